@@ -1,0 +1,79 @@
+"""Fashion-MNIST from local IDX files (Debian's dataset-fashion-mnist), with an embedded fallback."""
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import TensorDataset
+
+from .idx import read_idx
+
+CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+EMBEDDED = "fashion-mnist-test-sample.npz"
+
+HOW_TO_GET = (
+    "Fashion-MNIST was not found. Install it with `apt-get install dataset-fashion-mnist` (files in "
+    f"{DEBIAN_DIR}), point --data-dir / $ROBUSTGAN_DATA at a folder holding the IDX files, or pass "
+    "download=True (needs a network)."
+)
+
+
+def search_dirs(root: Optional[os.PathLike]) -> Sequence[Path]:
+    dirs = [Path(root)] if root else []
+    if os.environ.get("ROBUSTGAN_DATA"):
+        dirs.append(Path(os.environ["ROBUSTGAN_DATA"]))
+    dirs.append(DEBIAN_DIR)
+    return dirs
+
+
+def _find(directory: Path, stem: str) -> Optional[Path]:
+    for name in (stem + ".gz", stem):
+        for candidate in (directory / name, directory / "FashionMNIST" / "raw" / name):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _to_dataset(images: np.ndarray, labels: np.ndarray) -> TensorDataset:
+    x = torch.from_numpy(np.array(images, copy=True)).float().div_(255).unsqueeze(1)
+    y = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+    return TensorDataset(x, y)
+
+
+def embedded_sample() -> TensorDataset:
+    """1,000 real Fashion-MNIST test images (100 per class) that ship inside the package."""
+    with resources.files("robustgan.data.embedded").joinpath(EMBEDDED).open("rb") as f:
+        data = np.load(f)
+        return _to_dataset(data["images"], data["labels"])
+
+
+def fashion_mnist(split: str = "test", root: Optional[os.PathLike] = None, download: bool = False,
+                  allow_embedded: bool = True) -> TensorDataset:
+    """Images in [0, 1] as (N, 1, 28, 28) float tensors with int64 labels.
+
+    Looks in ``root``, ``$ROBUSTGAN_DATA`` and the Debian package folder; with ``download=True``
+    uses torchvision's downloader into ``root``. The test split falls back to the embedded
+    1,000-image sample when no full copy exists (``allow_embedded``).
+    """
+    if split not in _FILES:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    img_stem, lbl_stem = _FILES[split]
+    for d in search_dirs(root):
+        img, lbl = _find(d, img_stem), _find(d, lbl_stem)
+        if img and lbl:
+            return _to_dataset(read_idx(img), read_idx(lbl))
+    if download:
+        from torchvision.datasets import FashionMNIST
+
+        ds = FashionMNIST(str(root or "."), train=split == "train", download=True)
+        return _to_dataset(ds.data.numpy(), ds.targets.numpy())
+    if split == "test" and allow_embedded:
+        return embedded_sample()
+    raise FileNotFoundError(HOW_TO_GET)

@@ -1,0 +1,139 @@
+"""``optimize``: the one loop every feature of the library runs on."""
+from __future__ import annotations
+
+from typing import Callable, Optional, Union
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from .constraints import Ball, Box
+from .freeze import frozen
+from .lbfgs import run_lbfgsb
+from .parametrizations import Parametrization, Pixels
+from .state import Evaluation, OptimizeResult, RunState
+from .steps import LBFGSB, StepRule
+
+Constraint = Union[Box, Ball, None]
+Init = Callable[[Tensor, Optional[Tensor], Optional[torch.Generator]], Tensor]
+
+
+def optimize(
+    model: nn.Module,
+    start: Tensor,
+    objective: Callable[[Evaluation], Tensor],
+    *,
+    step: Union[StepRule, LBFGSB],
+    steps: int,
+    constraint: Constraint = None,
+    origin: Optional[Tensor] = None,
+    target: Optional[Tensor] = None,
+    parametrization: Parametrization = Pixels(),
+    restarts: int = 1,
+    init: Optional[Init] = None,
+    success: Optional[Callable[[Evaluation], Tensor]] = None,
+    stop_on_success: bool = False,
+    score: Optional[Callable[[Evaluation, Tensor], Tensor]] = None,
+    keep: str = "best",
+    generator: Optional[torch.Generator] = None,
+    progress: bool = False,
+    desc: str = "optimize",
+) -> OptimizeResult:
+    """Minimise ``objective`` over inputs of ``model``, one value per sample, in one batched loop.
+
+    Args:
+        model: any module; it runs in eval mode with frozen weights and is restored afterwards.
+        start: ``(N, ...)`` starting inputs (never modified).
+        objective: maps an :class:`Evaluation` of some rows to one loss per row (to *minimise*).
+        step: a :class:`StepRule` or :class:`LBFGSB`.
+        steps: gradient steps (L-BFGS-B: iterations).
+        constraint: feasible set around ``origin`` (default: ``start``), e.g. ``LinfBall(ε) & Box()``.
+        target: one label per sample, handed to the objective (true label or target class).
+        restarts: independent runs per sample, batched as rows; the best row per sample is kept.
+        init: ``init(origin_rows, radius_rows, generator)`` gives each row's first iterate.
+        success: per-row goal test; successful iterates win over unsuccessful ones.
+        stop_on_success: retire a sample (all its restarts) as soon as one row succeeds.
+        score: what "best" minimises among equally successful iterates (default: the loss).
+        keep: ``"best"`` iterate per row, or the ``"last"`` one.
+        generator: randomness for ``init`` (same seed, same bits on CPU).
+        progress: show a progress bar.
+    """
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    if restarts < 1:
+        raise ValueError(f"restarts must be >= 1, got {restarts}")
+    if start.dim() < 2:
+        raise ValueError(f"start must be a batch (N, ...), got shape {tuple(start.shape)}")
+    n = start.shape[0]
+    device = start.device
+    origin = start.detach() if origin is None else origin.detach()
+    if target is not None:
+        target = target.to(device).repeat(restarts)
+    samples = torch.arange(n, device=device).repeat(restarts)
+    radius = constraint.radii(n, device, start.dtype)[samples] if isinstance(constraint, Ball) else None
+    origin_rows = origin[samples]
+    first = start.detach()[samples]
+    if init is not None:
+        first = init(origin_rows, radius, generator).detach()
+    if constraint is not None:
+        first = constraint.project(first, origin_rows, radius)
+
+    with frozen([model, *parametrization.modules()]):
+        state = RunState(model, objective, parametrization, origin, samples, target, success, score, keep)
+        w = parametrization.to_variable(first).detach().clone()
+        if isinstance(step, LBFGSB):
+            if constraint is not None and not isinstance(constraint, Box):
+                raise ValueError("L-BFGS-B supports a box constraint only; use a penalty for the distance")
+            run_lbfgsb(state, w, step, steps, constraint)
+            return state.result(n, torch.full((n,), steps, device=device), [])
+        return _first_order(state, w, step, steps, constraint, origin_rows, radius, n, stop_on_success, progress, desc)
+
+
+def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop_on_success, progress, desc):
+    samples = state.samples
+    rule.reset(w, samples)
+    done = torch.zeros(n, dtype=torch.bool, device=w.device)
+    steps_used = torch.full((n,), steps, device=w.device)
+    trace = []
+    bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
+    for t in range(steps + 1):
+        active = ~done[samples]
+        if not bool(active.any()):
+            break
+        rows = None if bool(active.all()) else active.nonzero().squeeze(1)
+        w_rows = (w if rows is None else w[rows]).detach()
+        last = t == steps
+        with torch.set_grad_enabled(not last):
+            w_rows.requires_grad_(not last)
+            ev, loss = state.evaluate(w_rows, rows)
+            grad = None if last else torch.autograd.grad(loss.sum(), w_rows)[0]
+        succ = state.record(ev, loss, rows)
+        trace.append(float(loss.detach().mean()))
+        if last:
+            break
+        keep_rows = rows
+        if stop_on_success and succ is not None and bool(succ.any()):
+            newly = torch.unique(ev.samples[succ])
+            done[newly] = True
+            steps_used[newly] = t
+            still = ~done[ev.samples]
+            if not bool(still.any()):
+                break
+            idx = torch.arange(w.shape[0], device=w.device) if rows is None else rows
+            keep_rows, grad, w_rows = idx[still], grad[still], w_rows[still]
+        moved = rule.step(w_rows.detach(), grad, keep_rows)
+        if constraint is not None:
+            moved = constraint.project(
+                moved,
+                origin_rows if keep_rows is None else origin_rows[keep_rows],
+                None if radius is None else (radius if keep_rows is None else radius[keep_rows]),
+            )
+        if keep_rows is None:
+            w = moved.detach()
+        else:
+            w[keep_rows] = moved.detach()
+        bar.update(1)
+        if progress:
+            bar.set_postfix(active=int((~done).sum()), loss=f"{trace[-1]:.4g}")
+    bar.close()
+    return state.result(n, steps_used, trace)

@@ -1,0 +1,145 @@
+"""Exact Euclidean projections onto boxes, Lp balls and their intersections.
+
+Every function works on a batch: ``x`` and ``center`` are ``(n, ...)`` tensors and ``eps`` is a
+``(n,)`` tensor of per-sample radii. The intersections of an L2 or L1 ball with a box are computed
+exactly (up to float precision) through their one-dimensional dual: a bisection over the Lagrange
+multiplier, which is monotone. Sequential "clip to the ball, then to the box" is exact only for L∞.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+_BISECTION_STEPS = 60
+
+
+def _flat(t: Tensor) -> Tensor:
+    return t.reshape(t.shape[0], -1)
+
+
+def _per_row(v: Tensor, like: Tensor) -> Tensor:
+    """Reshape a (n,) tensor so it broadcasts against ``like`` of shape (n, ...)."""
+    return v.reshape(-1, *([1] * (like.dim() - 1)))
+
+
+def lp_norm(delta: Tensor, p: float) -> Tensor:
+    """Per-sample Lp norm of a batch, p in {1, 2, inf}."""
+    flat = _flat(delta)
+    if p == float("inf"):
+        return flat.abs().amax(dim=1)
+    if p == 2:
+        return flat.norm(p=2, dim=1)
+    if p == 1:
+        return flat.abs().sum(dim=1)
+    raise ValueError(f"p must be 1, 2 or inf, got {p!r}")
+
+
+def project_box(x: Tensor, lo: float, hi: float) -> Tensor:
+    return x.clamp(lo, hi)
+
+
+def project_linf(x: Tensor, center: Tensor, eps: Tensor) -> Tensor:
+    e = _per_row(eps, x)
+    return torch.maximum(torch.minimum(x, center + e), center - e)
+
+
+def project_l2(x: Tensor, center: Tensor, eps: Tensor) -> Tensor:
+    delta = x - center
+    norm = lp_norm(delta, 2)
+    factor = torch.where(norm > eps, eps / norm.clamp_min(1e-30), torch.ones_like(norm))
+    return center + delta * _per_row(factor, delta)
+
+
+def project_l1(x: Tensor, center: Tensor, eps: Tensor) -> Tensor:
+    """Sort-based projection onto the L1 ball (Duchi et al. 2008), batched."""
+    delta = x - center
+    flat = _flat(delta)
+    inside = flat.abs().sum(dim=1) <= eps
+    u, _ = flat.abs().sort(dim=1, descending=True)
+    cssv = u.cumsum(dim=1)
+    j = torch.arange(1, u.shape[1] + 1, device=x.device, dtype=x.dtype)
+    cond = u - (cssv - eps[:, None]) / j > 0
+    rho = cond.to(torch.int64).cumsum(dim=1).argmax(dim=1)  # last index where cond holds
+    rho = torch.where(cond.any(dim=1), rho, torch.zeros_like(rho))
+    theta = ((cssv.gather(1, rho[:, None]).squeeze(1) - eps) / (rho + 1).to(x.dtype)).clamp_min(0)
+    shrunk = flat.sign() * (flat.abs() - theta[:, None]).clamp_min(0)
+    out = torch.where(inside[:, None], flat, shrunk)
+    return center + out.reshape(delta.shape)
+
+
+def project_linf_box(x: Tensor, center: Tensor, eps: Tensor, lo: float, hi: float) -> Tensor:
+    """L∞ ball ∩ box is itself a box, so clipping to both is the exact projection."""
+    return project_linf(x, center, eps).clamp(lo, hi)
+
+
+def project_l2_box(x: Tensor, center: Tensor, eps: Tensor, lo: float, hi: float) -> Tensor:
+    """Exact projection onto {‖z − c‖₂ ≤ ε} ∩ [lo, hi]ⁿ (``center`` must lie in the box).
+
+    The KKT conditions give z(t) = clip(c + t·(x − c)) for a t in [0, 1]; ‖z(t) − c‖ grows with t,
+    so the largest feasible t is found by bisection.
+    """
+    delta = x - center
+
+    def path(t: Tensor) -> Tensor:
+        return (center + _per_row(t, delta) * delta).clamp(lo, hi)
+
+    full = path(torch.ones_like(eps))
+    inside = lp_norm(full - center, 2) <= eps
+    if bool(inside.all()):
+        return full
+    lower = torch.zeros_like(eps)
+    upper = torch.ones_like(eps)
+    for _ in range(_BISECTION_STEPS):
+        mid = (lower + upper) / 2
+        ok = lp_norm(path(mid) - center, 2) <= eps
+        lower = torch.where(ok, mid, lower)
+        upper = torch.where(ok, upper, mid)
+    best = path(lower)
+    return torch.where(_per_row(inside, delta), full, best)
+
+
+def project_l1_box(x: Tensor, center: Tensor, eps: Tensor, lo: float, hi: float) -> Tensor:
+    """Exact projection onto {‖z − c‖₁ ≤ ε} ∩ [lo, hi]ⁿ (``center`` must lie in the box).
+
+    The problem is separable given the multiplier λ: z(λ) = clip(c + soft(x − c, λ)), and
+    ‖z(λ) − c‖₁ falls as λ grows, so the smallest feasible λ is found by bisection.
+    """
+    delta = x - center
+
+    def path(lam: Tensor) -> Tensor:
+        shrunk = delta.sign() * (delta.abs() - _per_row(lam, delta)).clamp_min(0)
+        return (center + shrunk).clamp(lo, hi)
+
+    full = path(torch.zeros_like(eps))
+    inside = lp_norm(full - center, 1) <= eps
+    if bool(inside.all()):
+        return full
+    lower = torch.zeros_like(eps)
+    upper = _flat(delta).abs().amax(dim=1)
+    for _ in range(_BISECTION_STEPS):
+        mid = (lower + upper) / 2
+        ok = lp_norm(path(mid) - center, 1) <= eps
+        upper = torch.where(ok, mid, upper)
+        lower = torch.where(ok, lower, mid)
+    best = path(upper)
+    return torch.where(_per_row(inside, delta), full, best)
+
+
+def project_ball(x: Tensor, center: Tensor, eps: Tensor, p: float) -> Tensor:
+    if p == float("inf"):
+        return project_linf(x, center, eps)
+    if p == 2:
+        return project_l2(x, center, eps)
+    if p == 1:
+        return project_l1(x, center, eps)
+    raise ValueError(f"p must be 1, 2 or inf, got {p!r}")
+
+
+def project_ball_box(x: Tensor, center: Tensor, eps: Tensor, p: float, lo: float, hi: float) -> Tensor:
+    if p == float("inf"):
+        return project_linf_box(x, center, eps, lo, hi)
+    if p == 2:
+        return project_l2_box(x, center, eps, lo, hi)
+    if p == 1:
+        return project_l1_box(x, center, eps, lo, hi)
+    raise ValueError(f"p must be 1, 2 or inf, got {p!r}")

@@ -1,0 +1,157 @@
+"""What one optimisation run knows: the rows of the batch, how to evaluate them, and the best so far.
+
+Restarts are a batch dimension: row ``r·N + s`` is restart ``r`` of sample ``s``. Both drivers (the
+first-order loop and the SciPy L-BFGS-B driver) evaluate rows through :class:`RunState`, so the
+forward pass, the objective, the success test and best-so-far tracking exist once.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional
+
+import torch
+from torch import Tensor, nn
+
+from .parametrizations import Parametrization
+from .taps import tapped
+
+
+@dataclass
+class Evaluation:
+    """Everything an objective may look at for a set of rows."""
+
+    x: Tensor  # model input, (rows, ...)
+    logits: Tensor  # model output
+    origin: Tensor  # the starting image of each row's sample
+    samples: Tensor  # row -> sample index
+    target: Optional[Tensor] = None  # per-row label or target class
+    features: Dict[str, Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class OptimizeResult:
+    """Per sample: the kept input, its objective value and score, success flag and steps used."""
+
+    x: Tensor
+    loss: Tensor
+    score: Tensor
+    success: Optional[Tensor]
+    steps: Tensor
+    trace: List[float]  # mean objective of the active rows at each step
+    evaluations: int = 0  # forward passes per row, summed over rows
+
+
+def _looks_like_probabilities(logits: Tensor) -> bool:
+    if logits.dim() != 2 or logits.shape[1] < 2:
+        return False
+    inside = bool(((logits >= 0) & (logits <= 1)).all())
+    return inside and bool(torch.allclose(logits.sum(dim=1), torch.ones_like(logits[:, 0]), atol=1e-4))
+
+
+def _take(t: Optional[Tensor], rows: Optional[Tensor]) -> Optional[Tensor]:
+    if t is None or rows is None:
+        return t
+    return t[rows]
+
+
+class RunState:
+    def __init__(
+        self,
+        model: nn.Module,
+        objective: Callable[[Evaluation], Tensor],
+        parametrization: Parametrization,
+        origin: Tensor,
+        samples: Tensor,
+        target: Optional[Tensor],
+        success: Optional[Callable[[Evaluation], Tensor]],
+        score: Optional[Callable[[Evaluation, Tensor], Tensor]],
+        keep: str,
+    ):
+        if keep not in ("best", "last"):
+            raise ValueError(f"keep must be 'best' or 'last', got {keep!r}")
+        self.model, self.objective, self.param = model, objective, parametrization
+        self.origin, self.samples, self.target = origin, samples, target
+        self.success_fn, self.score_fn, self.keep = success, score, keep
+        self.layers = sorted(getattr(objective, "layers", ()) or ())
+        rows = samples.shape[0]
+        device = origin.device
+        self.best_x: Optional[Tensor] = None
+        self.best_loss = torch.full((rows,), float("inf"), device=device)
+        self.best_score = torch.full((rows,), float("inf"), device=device)
+        self.best_success = torch.zeros(rows, dtype=torch.bool, device=device)
+        self.evaluations = 0
+        self._checked_outputs = False
+
+    def evaluate(self, w: Tensor, rows: Optional[Tensor]) -> tuple:
+        """Forward the rows' variables; returns (evaluation, per-row loss). Differentiable in ``w``."""
+        x = self.param.to_input(w)
+        if self.layers:
+            with tapped(self.model, self.layers) as feats:
+                logits = self.model(x)
+            features = dict(feats)
+        else:
+            logits, features = self.model(x), {}
+        if not self._checked_outputs:
+            self._checked_outputs = True
+            if _looks_like_probabilities(logits.detach()):
+                warnings.warn(
+                    "the model's outputs are non-negative and sum to 1: it seems to end in softmax. "
+                    "Attack the logits (remove the final softmax) or the gradients will be weak.",
+                    stacklevel=4,
+                )
+        samples = _take(self.samples, rows)
+        ev = Evaluation(
+            x=x, logits=logits, origin=self.origin[samples], samples=samples,
+            target=_take(self.target, rows), features=features,
+        )
+        loss = self.objective(ev)
+        if loss.dim() != 1 or loss.shape[0] != w.shape[0]:
+            raise ValueError(f"an objective must return one value per row, got shape {tuple(loss.shape)}")
+        self.evaluations += w.shape[0]
+        return ev, loss
+
+    @torch.no_grad()
+    def record(self, ev: Evaluation, loss: Tensor, rows: Optional[Tensor]) -> Optional[Tensor]:
+        """Keep the best iterate per row; return the rows' success flags (or None)."""
+        loss = loss.detach()
+        score = loss if self.score_fn is None else self.score_fn(ev, loss).detach()
+        succ = None if self.success_fn is None else self.success_fn(ev).detach().bool()
+        if self.best_x is None:
+            self.best_x = torch.empty((self.samples.shape[0], *ev.x.shape[1:]), device=ev.x.device, dtype=ev.x.dtype)
+            self.best_x.copy_(self.origin[self.samples])
+        b_score, b_succ = _take(self.best_score, rows), _take(self.best_success, rows)
+        if self.keep == "last":
+            better = torch.ones_like(score, dtype=torch.bool)
+        elif succ is None:
+            better = score < b_score
+        else:
+            better = (succ & ~b_succ) | ((succ == b_succ) & (score < b_score))
+        idx = torch.arange(score.shape[0], device=score.device) if rows is None else rows
+        idx = idx[better]
+        self.best_x[idx] = ev.x.detach()[better]
+        self.best_loss[idx] = loss[better]
+        self.best_score[idx] = score[better]
+        if succ is not None:
+            self.best_success[idx] = succ[better]
+        return succ
+
+    def result(self, n: int, steps: Tensor, trace: List[float]) -> OptimizeResult:
+        """Reduce restarts: per sample, a successful row with the lowest score, else the lowest score."""
+        r = self.samples.shape[0] // n
+        score = self.best_score.reshape(r, n)
+        succ = self.best_success.reshape(r, n)
+        pick = score.argmin(dim=0)
+        if self.success_fn is not None:
+            among = torch.where(succ, score, torch.full_like(score, float("inf"))).argmin(dim=0)
+            pick = torch.where(succ.any(dim=0), among, pick)
+        row = pick * n + torch.arange(n, device=pick.device)
+        return OptimizeResult(
+            x=self.best_x[row],
+            loss=self.best_loss[row],
+            score=self.best_score[row],
+            success=self.best_success[row] if self.success_fn is not None else None,
+            steps=steps,
+            trace=trace,
+            evaluations=self.evaluations,
+        )

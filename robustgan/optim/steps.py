@@ -1,0 +1,152 @@
+"""Step rules: how a gradient becomes a move of the optimisation variable.
+
+All rules *descend* the objective. A rule keeps any state (momentum, Adam moments) per row of the
+batch, allocates it in :meth:`reset` at the start of every optimisation, and only touches the rows
+it is given, so retired samples keep their state untouched. Step sizes are a float or one value per
+sample.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Union
+
+import torch
+from torch import Tensor
+
+StepSize = Union[float, Tensor]
+
+
+def _rows(t: Tensor, rows: Optional[Tensor]) -> Tensor:
+    return t if rows is None else t[rows]
+
+
+def _bcast(v: Tensor, like: Tensor) -> Tensor:
+    return v.reshape(-1, *([1] * (like.dim() - 1)))
+
+
+def _per_sample_norm(g: Tensor, p: float) -> Tensor:
+    flat = g.reshape(g.shape[0], -1)
+    if p == 2:
+        return flat.norm(p=2, dim=1)
+    if p == 1:
+        return flat.abs().sum(dim=1)
+    raise ValueError(f"unsupported p={p}")
+
+
+class StepRule:
+    """Base class: ``reset`` once per optimisation, then ``step`` on the active rows."""
+
+    def __init__(self, step_size: StepSize):
+        if isinstance(step_size, Tensor):
+            if (step_size < 0).any() or not torch.isfinite(step_size).all():
+                raise ValueError("step size must be finite and >= 0")
+        elif not float(step_size) >= 0:
+            raise ValueError(f"step size must be >= 0, got {step_size!r}")
+        self.step_size = step_size
+        self._size_rows: Optional[Tensor] = None
+
+    def reset(self, w: Tensor, samples: Tensor) -> None:
+        """Allocate per-row state; ``samples[i]`` is the sample that row ``i`` belongs to."""
+        s = self.step_size
+        if isinstance(s, Tensor) and s.dim() > 0:
+            self._size_rows = s.to(device=w.device, dtype=w.dtype)[samples]
+        else:
+            self._size_rows = torch.full((w.shape[0],), float(s), device=w.device, dtype=w.dtype)
+
+    def size(self, rows: Optional[Tensor], like: Tensor) -> Tensor:
+        return _bcast(_rows(self._size_rows, rows), like)
+
+    def step(self, w: Tensor, grad: Tensor, rows: Optional[Tensor]) -> Tensor:
+        raise NotImplementedError
+
+
+class GradientDescent(StepRule):
+    """w ← w − α·g."""
+
+    def step(self, w, grad, rows):
+        return w - self.size(rows, w) * grad
+
+
+class Sign(StepRule):
+    """w ← w − α·sign(g): steepest descent for the L∞ geometry (FGSM, PGD-L∞)."""
+
+    def step(self, w, grad, rows):
+        return w - self.size(rows, w) * grad.sign()
+
+
+class Normalized(StepRule):
+    """w ← w − α·g/‖g‖₂: steepest descent for the L2 geometry (PGD-L2)."""
+
+    def step(self, w, grad, rows):
+        norm = _per_sample_norm(grad, 2).clamp_min(1e-12)
+        return w - self.size(rows, w) * grad / _bcast(norm, grad)
+
+
+def steepest(p: float, step_size: StepSize) -> StepRule:
+    """The steepest-descent rule for an Lp geometry."""
+    if p == float("inf"):
+        return Sign(step_size)
+    if p == 2:
+        return Normalized(step_size)
+    raise ValueError(f"no steepest-descent step for p={p}; use p=2 or inf")
+
+
+class Momentum(StepRule):
+    """MI-FGSM (Dong et al. 2018): accumulate g/mean|g| with decay μ, then take a sign step."""
+
+    def __init__(self, step_size: StepSize, decay: float = 1.0):
+        super().__init__(step_size)
+        self.decay = decay
+        self._velocity: Optional[Tensor] = None
+
+    def reset(self, w, samples):
+        super().reset(w, samples)
+        self._velocity = torch.zeros_like(w)
+
+    def step(self, w, grad, rows):
+        scale = grad.abs().reshape(grad.shape[0], -1).mean(dim=1).clamp_min(1e-12)
+        v = grad / _bcast(scale, grad) + self.decay * _rows(self._velocity, rows)
+        if rows is None:
+            self._velocity = v
+        else:
+            self._velocity[rows] = v
+        return w - self.size(rows, w) * v.sign()
+
+
+class Adam(StepRule):
+    """Adam (Kingma & Ba 2015) with moments and step counters kept per row."""
+
+    def __init__(self, step_size: StepSize = 0.01, betas: tuple = (0.9, 0.999), eps: float = 1e-8):
+        super().__init__(step_size)
+        self.betas, self.eps = betas, eps
+
+    def reset(self, w, samples):
+        super().reset(w, samples)
+        self._m = torch.zeros_like(w)
+        self._v = torch.zeros_like(w)
+        self._t = torch.zeros(w.shape[0], device=w.device, dtype=w.dtype)
+
+    def step(self, w, grad, rows):
+        b1, b2 = self.betas
+        m = b1 * _rows(self._m, rows) + (1 - b1) * grad
+        v = b2 * _rows(self._v, rows) + (1 - b2) * grad * grad
+        t = _rows(self._t, rows) + 1
+        if rows is None:
+            self._m, self._v, self._t = m, v, t
+        else:
+            self._m[rows], self._v[rows], self._t[rows] = m, v, t
+        m_hat = m / _bcast(1 - b1 ** t, m)
+        v_hat = v / _bcast(1 - b2 ** t, v)
+        return w - self.size(rows, w) * m_hat / (v_hat.sqrt() + self.eps)
+
+
+@dataclass
+class LBFGSB:
+    """Quasi-Newton with box bounds through SciPy's ``fmin_l_bfgs_b`` (Szegedy et al. 2013).
+
+    It is not a per-step rule: :func:`robustgan.optim.optimize` hands the whole run to SciPy,
+    which calls back into the same evaluation (forward, objective, best-so-far) as every other rule.
+    """
+
+    memory: int = 10
+    factr: float = 1e7  # SciPy's relative-decrease stopping factor

@@ -1,0 +1,52 @@
+"""Shared fixtures: the shipped Fashion-MNIST classifier and real test images."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from robustgan.data import load_dataset, take
+from robustgan.models import load_classifier
+from robustgan.models.default import default_checkpoint_path
+
+
+@pytest.fixture(scope="session")
+def model() -> nn.Module:
+    return load_classifier(default_checkpoint_path())
+
+
+@pytest.fixture(scope="session")
+def fmnist():
+    ds, _ = load_dataset("fashion-mnist", "test")
+    return take(ds, 1000)
+
+
+@pytest.fixture()
+def batch(fmnist):
+    x, y = fmnist
+    return x[:64].clone(), y[:64].clone()
+
+
+class TinyBNNet(nn.Module):
+    """A small net with BatchNorm and dropout, to catch changes to the caller's model state."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.drop = nn.Dropout(0.5)
+        self.fc = nn.Linear(4 * 28 * 28, 10)
+
+    def forward(self, x):
+        return self.fc(self.drop(torch.relu(self.bn(self.conv(x)))).flatten(1))
+
+
+@pytest.fixture()
+def bn_net():
+    torch.manual_seed(0)
+    net = TinyBNNet()
+    net.train()
+    with torch.no_grad():  # make the running statistics non-trivial
+        for _ in range(3):
+            net(torch.rand(8, 1, 28, 28))
+    return net
