@@ -64,13 +64,15 @@ def fooled(targeted: bool):
 
 @torch.no_grad()
 def finish(model: nn.Module, x_adv: Tensor, x: Tensor, y: Tensor, target: Optional[Tensor],
-           norm: float, steps: Optional[Tensor] = None) -> AttackResult:
-    """Judge the final images with one forward pass (model state preserved)."""
+           norm: float, steps: Optional[Tensor] = None, success: Optional[Tensor] = None) -> AttackResult:
+    """Package the result; without ``success`` from the optimiser (which judged the kept iterates
+    on their own forward pass), judge the images with one forward pass (model state preserved)."""
     from robustgan.optim import frozen
 
-    with frozen([model]):
-        pred = model(x_adv).argmax(dim=1)
-    success = pred == target if target is not None else pred != y
+    if success is None:
+        with frozen([model]):
+            pred = model(x_adv).argmax(dim=1)
+        success = pred == target if target is not None else pred != y
     return AttackResult(x_adv, success, lp_norm(x_adv - x, norm), steps, norm)
 
 

@@ -17,6 +17,6 @@ def fgsm(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
     res = optimize(
         model, x, adversarial_loss("ce", target is not None),
         step=Sign(eps), steps=1, constraint=LinfBall(eps) & Box(0, 1),
-        target=y if target is None else target, keep="last",
+        target=y if target is None else target, keep="last", success=fooled(target is not None),
     )
-    return finish(model, res.x, x, y, target, float("inf"), res.steps)
+    return finish(model, res.x, x, y, target, float("inf"), res.steps, res.success)

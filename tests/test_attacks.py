@@ -36,6 +36,22 @@ def test_pgd20_is_at_least_as_strong_as_torchattacks(model, fmnist):
     assert acc_ours < 0.5 * float((model(x).argmax(1) == y).float().mean())  # it really attacks
 
 
+def test_pgd_l2_is_at_least_as_strong_as_foolbox(model, fmnist):
+    foolbox = pytest.importorskip("foolbox")
+    # Without a random start both runs are deterministic, so the comparison is free of sampling noise.
+    x, y = fmnist[0][:500], fmnist[1][:500]
+    eps, steps = 1.0, 20
+    ours = attacks.pgd(model, x, y, eps, norm="l2", steps=steps, step_size=2.5 * eps / steps,
+                       random_start=False)
+    fb = foolbox.attacks.L2PGD(abs_stepsize=2.5 * eps / steps, steps=steps, random_start=False)
+    _, theirs, _ = fb(foolbox.PyTorchModel(model, bounds=(0, 1)), x, y, epsilons=eps)
+    with torch.no_grad():
+        acc_ours = float((model(ours.x).argmax(1) == y).float().mean())
+        acc_theirs = float((model(theirs).argmax(1) == y).float().mean())
+    assert acc_ours <= acc_theirs + 0.005
+    assert (lp_norm(ours.x - x, 2) <= eps + 1e-5).all()
+
+
 def test_attacks_really_lower_accuracy(model, fmnist):
     x, y = fmnist[0][:300], fmnist[1][:300]
     with torch.no_grad():

@@ -71,15 +71,15 @@ def optimize(
         target = target.to(device).repeat(restarts)
     samples = torch.arange(n, device=device).repeat(restarts)
     radius = constraint.radii(n, device, start.dtype)[samples] if isinstance(constraint, Ball) else None
-    origin_rows = origin[samples]
-    first = start.detach()[samples]
+    state = RunState(model, objective, parametrization, origin, samples, target, success, score, keep)
+    origin_rows = state.origin_rows
+    first = start.detach()[samples] if restarts > 1 else start.detach()
     if init is not None:
         first = init(origin_rows, radius, generator).detach()
     if constraint is not None:
         first = constraint.project(first, origin_rows, radius)
 
     with frozen([model, *parametrization.modules()]):
-        state = RunState(model, objective, parametrization, origin, samples, target, success, score, keep)
         w = parametrization.to_variable(first).detach().clone()
         if isinstance(step, LBFGSB):
             if constraint is not None and not isinstance(constraint, Box):

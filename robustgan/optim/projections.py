@@ -72,30 +72,51 @@ def project_linf_box(x: Tensor, center: Tensor, eps: Tensor, lo: float, hi: floa
     return project_linf(x, center, eps).clamp(lo, hi)
 
 
+def _feasible_boundary(path, center: Tensor, eps: Tensor, p: float, lower: Tensor, upper: Tensor,
+                       feasible_low: bool) -> Tensor:
+    """Bisect a 1-D family ``path(s)`` whose distance from ``center`` is monotone in s for the
+    point where it crosses ``eps``; returns the end of the final bracket that is inside the ball,
+    so the result never leaves it."""
+    for _ in range(_BISECTION_STEPS):
+        mid = (lower + upper) / 2
+        ok = lp_norm(path(mid) - center, p) <= eps
+        if feasible_low:
+            lower, upper = torch.where(ok, mid, lower), torch.where(ok, upper, mid)
+        else:
+            lower, upper = torch.where(ok, lower, mid), torch.where(ok, mid, upper)
+    return lower if feasible_low else upper
+
+
 def project_l2_box(x: Tensor, center: Tensor, eps: Tensor, lo: float, hi: float) -> Tensor:
     """Exact projection onto {‖z − c‖₂ ≤ ε} ∩ [lo, hi]ⁿ (``center`` must lie in the box).
 
-    The KKT conditions give z(t) = clip(c + t·(x − c)) for a t in [0, 1]; ‖z(t) − c‖ grows with t,
-    so the largest feasible t is found by bisection.
+    The KKT conditions give z(t) = clip(c + t·(x − c)) for the largest t in [0, 1] with
+    ‖z(t) − c‖ ≤ ε. Coordinate i stops moving at t_i = room_i/|δ_i|, so with the t_i sorted,
+    ‖z(t) − c‖² = Σ_{clipped} room² + t²·Σ_{free} δ² on each segment: one sort and one square
+    root solve it exactly (no iteration).
     """
     delta = x - center
-
-    def path(t: Tensor) -> Tensor:
-        return (center + _per_row(t, delta) * delta).clamp(lo, hi)
-
-    full = path(torch.ones_like(eps))
-    inside = lp_norm(full - center, 2) <= eps
-    if bool(inside.all()):
-        return full
-    lower = torch.zeros_like(eps)
-    upper = torch.ones_like(eps)
-    for _ in range(_BISECTION_STEPS):
-        mid = (lower + upper) / 2
-        ok = lp_norm(path(mid) - center, 2) <= eps
-        lower = torch.where(ok, mid, lower)
-        upper = torch.where(ok, upper, mid)
-    best = path(lower)
-    return torch.where(_per_row(inside, delta), full, best)
+    d = _flat(delta)
+    c = _flat(center)
+    room = torch.where(d > 0, hi - c, c - lo).clamp_min(0)
+    mag = d.abs()
+    stop = torch.where(mag > 0, room / mag.clamp_min(1e-30), torch.full_like(mag, float("inf")))
+    order = stop.argsort(dim=1)
+    t_sorted = stop.gather(1, order)
+    room2 = room.gather(1, order) ** 2
+    mag2 = mag.gather(1, order) ** 2
+    zero = torch.zeros_like(room2[:, :1])
+    clipped_before = torch.cat([zero, room2.cumsum(dim=1)], dim=1)  # P[m] = Σ_{j<m} room²
+    free_from = torch.cat([mag2.flip(1).cumsum(dim=1).flip(1), zero], dim=1)  # S[m] = Σ_{j≥m} δ²
+    eps2 = (eps * eps)[:, None]
+    finite_t = torch.where(torch.isfinite(t_sorted), t_sorted, torch.zeros_like(t_sorted))
+    at_breaks = clipped_before[:, :-1] + finite_t ** 2 * free_from[:, :-1]
+    reachable = torch.isfinite(t_sorted) & (t_sorted <= 1) & (at_breaks <= eps2)
+    k = reachable.sum(dim=1, keepdim=True)  # breakpoints passed before the norm reaches ε
+    a, b = clipped_before.gather(1, k), free_from.gather(1, k)
+    t = torch.where(b > 0, ((eps2 - a).clamp_min(0) / b.clamp_min(1e-30)).sqrt(), torch.ones_like(b))
+    t = t.clamp(max=1.0).squeeze(1)
+    return (center + _per_row(t, delta) * delta).clamp(lo, hi)
 
 
 def project_l1_box(x: Tensor, center: Tensor, eps: Tensor, lo: float, hi: float) -> Tensor:
@@ -114,14 +135,9 @@ def project_l1_box(x: Tensor, center: Tensor, eps: Tensor, lo: float, hi: float)
     inside = lp_norm(full - center, 1) <= eps
     if bool(inside.all()):
         return full
-    lower = torch.zeros_like(eps)
     upper = _flat(delta).abs().amax(dim=1)
-    for _ in range(_BISECTION_STEPS):
-        mid = (lower + upper) / 2
-        ok = lp_norm(path(mid) - center, 1) <= eps
-        upper = torch.where(ok, mid, upper)
-        lower = torch.where(ok, lower, mid)
-    best = path(upper)
+    lam = _feasible_boundary(path, center, eps, 1, torch.zeros_like(eps), upper, feasible_low=False)
+    best = path(lam)
     return torch.where(_per_row(inside, delta), full, best)
 
 

@@ -73,6 +73,7 @@ class RunState:
         self.model, self.objective, self.param = model, objective, parametrization
         self.origin, self.samples, self.target = origin, samples, target
         self.success_fn, self.score_fn, self.keep = success, score, keep
+        self.origin_rows = origin[samples]  # gathered once; steps index it only when rows retire
         self.layers = sorted(getattr(objective, "layers", ()) or ())
         rows = samples.shape[0]
         device = origin.device
@@ -102,7 +103,7 @@ class RunState:
                 )
         samples = _take(self.samples, rows)
         ev = Evaluation(
-            x=x, logits=logits, origin=self.origin[samples], samples=samples,
+            x=x, logits=logits, origin=_take(self.origin_rows, rows), samples=samples,
             target=_take(self.target, rows), features=features,
         )
         loss = self.objective(ev)
@@ -119,7 +120,7 @@ class RunState:
         succ = None if self.success_fn is None else self.success_fn(ev).detach().bool()
         if self.best_x is None:
             self.best_x = torch.empty((self.samples.shape[0], *ev.x.shape[1:]), device=ev.x.device, dtype=ev.x.dtype)
-            self.best_x.copy_(self.origin[self.samples])
+            self.best_x.copy_(self.origin_rows)
         b_score, b_succ = _take(self.best_score, rows), _take(self.best_success, rows)
         if self.keep == "last":
             better = torch.ones_like(score, dtype=torch.bool)
