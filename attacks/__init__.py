@@ -1,10 +1,14 @@
 """The attack zoo: each attack is a short recipe over :func:`robustgan.optim.optimize`."""
 from ._common import AttackResult
+from .apgd import apgd, apgd_targeted
 from .cw import cw_l2
+from .fab import fab_targeted
 from .fgsm import fgsm
 from .lbfgs import lbfgs
 from .pgd import mifgsm, pgd
+from .square import square
 
-ATTACKS = {"fgsm": fgsm, "pgd": pgd, "mifgsm": mifgsm, "lbfgs": lbfgs, "cw": cw_l2}
+ATTACKS = {"fgsm": fgsm, "pgd": pgd, "mifgsm": mifgsm, "lbfgs": lbfgs, "cw": cw_l2, "apgd": apgd,
+           "apgd-t": apgd_targeted, "fab-t": fab_targeted, "square": square}
 
-__all__ = ["ATTACKS", "AttackResult", "cw_l2", "fgsm", "lbfgs", "mifgsm", "pgd"]
+__all__ = ["ATTACKS", "AttackResult", "apgd", "apgd_targeted", "fab_targeted", "square", "cw_l2", "fgsm", "lbfgs", "mifgsm", "pgd"]

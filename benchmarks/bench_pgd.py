@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 
 import attacks
+from results import write_section
 from robustgan.data import load_dataset, take
 from robustgan.models import load_classifier
 from robustgan.models.default import default_checkpoint_path
@@ -218,11 +219,9 @@ def main():
     if args.write:
         flags = "".join(f" --{k.replace('_', '-')} {v}" for k, v in vars(args).items()
                         if k != "write" and v != ap.get_default(k))
-        text = (f"# Benchmarks\n\n## {TITLE}\n\nCommand: `python benchmarks/bench_pgd.py{flags}` "
-                f"(add `--write` to regenerate this file).\n\nMachine: {machine}.\n\n{setup}\n\n{table}\n")
-        out = Path(__file__).with_name("RESULTS.md")
-        out.write_text(text)
-        print(f"\nwrote {out}")
+        text = (f"## {TITLE}\n\nCommand: `python benchmarks/bench_pgd.py{flags}` "
+                f"(add `--write` to regenerate this section).\n\nMachine: {machine}.\n\n{setup}\n\n{table}\n")
+        print(f"\nwrote {write_section('pgd', text)}")
 
 
 if __name__ == "__main__":

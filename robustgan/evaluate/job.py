@@ -12,10 +12,12 @@ import torch
 import attacks as zoo
 
 from ..data import load_dataset, take
-from ..models import load_classifier, model_fingerprint
+from ..models import load_classifier, load_model, model_fingerprint
 from ..models.default import DEFAULT_COMMAND, default_checkpoint_path
 from ..report import evaluation_markdown, plot_accuracy_curves, plot_adversarial_grid
+from .checks import attack_checks, checks_to_json, model_checks
 from .minimal import distortion_curve, distortion_summary
+from .suite import SUITES, SuiteSettings, run_suite
 from .sweep import per_class_accuracy, predict, robustness_sweep
 
 DEFAULT_EPS = {"linf": [0.01, 0.02, 0.05, 0.1, 0.15, 0.2], "l2": [0.25, 0.5, 1.0, 1.5, 2.0, 3.0]}
@@ -26,6 +28,11 @@ MINIMAL_ATTACKS = ("lbfgs", "cw")
 @dataclass
 class EvaluateConfig:
     checkpoint: Optional[Path] = None
+    arch: Optional[str] = None  # with a plain state dict: small-cnn, small-resnet or timm:<name>
+    in_channels: int = 1
+    num_classes: int = 10
+    mean: Optional[List[float]] = None
+    std: Optional[List[float]] = None
     dataset: str = "fashion-mnist"
     data_dir: Optional[str] = None
     attacks: List[str] = field(default_factory=lambda: ["fgsm", "pgd", "lbfgs", "cw"])
@@ -41,6 +48,13 @@ class EvaluateConfig:
     seed: int = 0
     out: Path = Path("robustgan-report")
     progress: bool = True
+    suite: Optional[str] = None  # None, "quick" or "standard" (AutoAttack's line-up)
+    suite_eps_linf: float = 0.1
+    suite_eps_l2: float = 1.5
+    suite_steps: int = 100
+    suite_queries: int = 5000
+    checks: bool = True
+    check_examples: int = 100
 
 
 def _check(cfg: EvaluateConfig) -> None:
@@ -50,7 +64,9 @@ def _check(cfg: EvaluateConfig) -> None:
     bad = [n for n in cfg.norms if n not in DEFAULT_EPS]
     if bad:
         raise ValueError(f"unknown norm(s) {bad}; choose from linf, l2")
-    for name in ("num_examples", "batch_size", "steps", "restarts"):
+    if cfg.suite is not None and cfg.suite not in SUITES:
+        raise ValueError(f"unknown suite {cfg.suite!r}; choose from {sorted(SUITES)}")
+    for name in ("num_examples", "batch_size", "steps", "restarts", "suite_steps", "suite_queries", "check_examples"):
         if getattr(cfg, name) < 1:
             raise ValueError(f"{name} must be >= 1, got {getattr(cfg, name)}")
     for name in ("eps_linf", "eps_l2"):
@@ -81,7 +97,11 @@ def evaluate_job(cfg: EvaluateConfig) -> Dict[str, Any]:
     ckpt = Path(cfg.checkpoint) if cfg.checkpoint else default_checkpoint_path()
     if cfg.checkpoint is None and not ckpt.exists():
         raise FileNotFoundError(f"the default model is missing from the package; create it with: {DEFAULT_COMMAND}")
-    model = load_classifier(ckpt, cfg.device)
+    if cfg.arch is not None or cfg.checkpoint is not None:
+        model = load_model(cfg.checkpoint, cfg.arch, cfg.device, cfg.mean, cfg.std,
+                           **({"in_channels": cfg.in_channels, "num_classes": cfg.num_classes} if cfg.arch else {}))
+    else:
+        model = load_classifier(ckpt, cfg.device)
     dataset, info = load_dataset(cfg.dataset, "test", cfg.data_dir)
     x, y = take(dataset, cfg.num_examples)
     x, y = x.to(cfg.device), y.to(cfg.device)
@@ -139,6 +159,30 @@ def evaluate_job(cfg: EvaluateConfig) -> Dict[str, Any]:
                      "clean": per_class_accuracy(clean, y, len(classes)),
                      "robust": per_class_accuracy(res.robust[k], y, len(classes))}
 
+    suites = []
+    if cfg.suite is not None:
+        settings = SuiteSettings(steps=cfg.suite_steps, queries=cfg.suite_queries, seed=cfg.seed,
+                                 batch_size=cfg.batch_size, progress=False)
+        for norm in cfg.norms:
+            eps = cfg.suite_eps_linf if norm == "linf" else cfg.suite_eps_l2
+            s0 = time.perf_counter()
+            r = run_suite(model, x, y, eps, norm, cfg.suite, settings)
+            suites.append({"suite": cfg.suite, "norm": norm, "eps": eps, "robust_accuracy": r.robust_accuracy,
+                           "attacks": r.rows, "seconds": time.perf_counter() - s0})
+            log(f"suite {cfg.suite} {norm} ε={eps:g}: robust accuracy {r.robust_accuracy:.3f} "
+                + ", ".join(f"{row['attack']} broke {row['broken']}" for row in r.rows))
+
+    checks = []
+    if cfg.checks:
+        xc, yc = x[: cfg.check_examples], y[: cfg.check_examples]
+        checks += checks_to_json(model_checks(model, xc, yc))
+        for norm in cfg.norms:
+            eps = (cfg.eps_linf if norm == "linf" else cfg.eps_l2) or DEFAULT_EPS[norm]
+            checks += checks_to_json(attack_checks(model, xc, yc, norm, eps, steps=cfg.steps, seed=cfg.seed), norm)
+        bad = [c for c in checks if not c["passed"]]
+        log(f"self-checks: {len(checks) - len(bad)} of {len(checks)} passed"
+            + "".join(f"\n  FAILED {c['name']} ({c['norm'] or 'model'}): {c['detail']}" for c in bad))
+
     figures = {}
     if curves:
         figures["robust accuracy vs ε"] = plot_accuracy_curves(
@@ -160,6 +204,10 @@ def evaluate_job(cfg: EvaluateConfig) -> Dict[str, Any]:
         "sweeps": [{k: v for k, v in s.items() if k != "_res"} for s in sweeps],
         "minimal": minimal,
         "per_class": per_class,
+        "suites": suites,
+        "checks": checks,
+        "seeds": {"seed": cfg.seed, "torch_initial_seed": cfg.seed,
+                  "attacks": "every random start and Square draw comes from torch.Generator seeded with seed"},
         "figures": figures,
         "seconds": time.perf_counter() - t0,
     }
@@ -176,5 +224,11 @@ def _summary(report: Dict[str, Any], out: Path) -> str:
         lines.append(f"{s['attack'].upper():5s} {s['norm']:4s}: {pairs}")
     for name, v in report["minimal"].items():
         lines.append(f"{name.upper():5s} L2  : success {100 * v['success_rate']:.1f}%, median ‖δ‖₂ = {v['median']:.3f}")
+    for s in report.get("suites", []):
+        lines.append(f"{s['suite']} suite {s['norm']} ε={s['eps']:g}: robust accuracy {100 * s['robust_accuracy']:.1f}%")
+    bad = [c for c in report.get("checks", []) if not c["passed"]]
+    if report.get("checks"):
+        lines.append(f"self-checks: {len(report['checks']) - len(bad)}/{len(report['checks'])} passed"
+                     + "".join(f"; FAILED: {c['name']}" for c in bad))
     lines.append(f"report: {out / 'report.md'} (and report.json, figures) in {report['seconds']:.0f} s")
     return "\n".join(lines)

@@ -111,3 +111,46 @@ class Distance(Objective):
 
     def __repr__(self):
         return f"‖δ‖_{self.p:g}" + ("²" if self.squared else "")
+
+
+class TargetedDLR(Objective):
+    """APGD-T's targeted DLR (Croce & Hein 2020): −(z_y − z_t)/(z_π1 − (z_π3 + z_π4)/2).
+
+    ``ev.target`` is the true label y (the success test needs it); the target class of each sample
+    is fixed at construction and looked up through ``ev.samples``.
+    """
+
+    def __init__(self, targets: Tensor):
+        self.targets = targets
+
+    def __call__(self, ev) -> Tensor:
+        y = _need_target(ev)
+        z = ev.logits
+        if z.shape[1] < 4:
+            raise ValueError("targeted DLR needs at least 4 classes")
+        t = self.targets.to(z.device)[ev.samples]
+        top, _ = z.sort(dim=1, descending=True)
+        z_y = z.gather(1, y[:, None]).squeeze(1)
+        z_t = z.gather(1, t[:, None]).squeeze(1)
+        return -(z_y - z_t) / (top[:, 0] - 0.5 * (top[:, 2] + top[:, 3]) + 1e-12)
+
+    def __repr__(self):
+        return "TargetedDLR"
+
+
+class LogitGap(Objective):
+    """z_y − z_t per row: positive while the label still beats target t (FAB-T's decision function).
+
+    ``ev.target`` is the label y; the per-sample targets are looked up through ``ev.samples``.
+    """
+
+    def __init__(self, targets: Tensor):
+        self.targets = targets
+
+    def __call__(self, ev) -> Tensor:
+        y = _need_target(ev)
+        t = self.targets.to(ev.logits.device)[ev.samples]
+        return ev.logits.gather(1, y[:, None]).squeeze(1) - ev.logits.gather(1, t[:, None]).squeeze(1)
+
+    def __repr__(self):
+        return "LogitGap"

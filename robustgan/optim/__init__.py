@@ -1,16 +1,20 @@
 """The one differentiable-input optimiser: parametrisations, constraints, step rules, one loop."""
+from .adaptive import APGD, apgd_checkpoints
 from .constraints import Ball, Box, L1Ball, L2Ball, LinfBall, parse_norm
+from .fab import FABStep
 from .freeze import frozen
 from .init import uniform_in_ball
 from .loop import optimize
 from .parametrizations import Parametrization, Pixels, TanhBox
 from .penalty import search_penalty
 from .projections import lp_norm
+from .square import SquareSearch, square_init
 from .state import Evaluation, OptimizeResult
-from .steps import LBFGSB, Adam, GradientDescent, Momentum, Normalized, Sign, StepRule, steepest
+from .steps import LBFGSB, Adam, GradientDescent, Momentum, Normalized, RuleContext, Sign, StepRule, steepest
 from .taps import tapped
 
 __all__ = [
+    "APGD", "FABStep", "RuleContext", "SquareSearch", "apgd_checkpoints", "square_init",
     "Adam", "Ball", "Box", "Evaluation", "GradientDescent", "L1Ball", "L2Ball", "LBFGSB", "LinfBall",
     "Momentum", "Normalized", "OptimizeResult", "Parametrization", "Pixels", "Sign", "StepRule",
     "TanhBox", "frozen", "lp_norm", "optimize", "parse_norm", "search_penalty", "steepest", "tapped",

@@ -7,13 +7,15 @@ import numpy as np
 import torch
 from scipy.optimize import fmin_l_bfgs_b
 from torch import Tensor
+from tqdm.auto import tqdm
 
 from .constraints import Box
 from .state import RunState
 from .steps import LBFGSB
 
 
-def run_lbfgsb(state: RunState, w0: Tensor, rule: LBFGSB, steps: int, box: Optional[Box]) -> int:
+def run_lbfgsb(state: RunState, w0: Tensor, rule: LBFGSB, steps: int, box: Optional[Box],
+               progress: bool = False, desc: str = "L-BFGS-B") -> int:
     """Minimise the sum of the rows' objectives (they are independent) within the box.
 
     Returns the number of function evaluations SciPy asked for.
@@ -29,13 +31,18 @@ def run_lbfgsb(state: RunState, w0: Tensor, rule: LBFGSB, steps: int, box: Optio
         state.record(ev, loss, None)
         return float(loss.sum().detach()), grad.detach().reshape(-1).cpu().double().numpy()
 
-    _, _, info = fmin_l_bfgs_b(
-        f_and_grad,
-        w0.detach().reshape(-1).cpu().double().numpy(),
-        bounds=bounds,
-        m=rule.memory,
-        maxiter=steps,
-        factr=rule.factr,
-        pgtol=0.0,
-    )
+    bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
+    try:
+        _, _, info = fmin_l_bfgs_b(
+            f_and_grad,
+            w0.detach().reshape(-1).cpu().double().numpy(),
+            bounds=bounds,
+            m=rule.memory,
+            maxiter=steps,
+            factr=rule.factr,
+            pgtol=0.0,
+            callback=lambda _xk: bar.update(1),  # one call per iteration
+        )
+    finally:
+        bar.close()
     return int(info["funcalls"])

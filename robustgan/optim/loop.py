@@ -12,7 +12,7 @@ from .freeze import frozen
 from .lbfgs import run_lbfgsb
 from .parametrizations import Parametrization, Pixels
 from .state import Evaluation, OptimizeResult, RunState
-from .steps import LBFGSB, StepRule
+from .steps import LBFGSB, RuleContext, StepRule
 
 Constraint = Union[Box, Ball, None]
 Init = Callable[[Tensor, Optional[Tensor], Optional[torch.Generator]], Tensor]
@@ -38,6 +38,7 @@ def optimize(
     generator: Optional[torch.Generator] = None,
     progress: bool = False,
     desc: str = "optimize",
+    transform: Optional[Callable[[Tensor], Tensor]] = None,
 ) -> OptimizeResult:
     """Minimise ``objective`` over inputs of ``model``, one value per sample, in one batched loop.
 
@@ -57,6 +58,8 @@ def optimize(
         keep: ``"best"`` iterate per row, or the ``"last"`` one.
         generator: randomness for ``init`` (same seed, same bits on CPU).
         progress: show a progress bar.
+        transform: applied to the input before the model at every evaluation (e.g. random jitter,
+            for feature visualisation); the objective and the kept iterates see the untransformed input.
     """
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
@@ -71,7 +74,8 @@ def optimize(
         target = target.to(device).repeat(restarts)
     samples = torch.arange(n, device=device).repeat(restarts)
     radius = constraint.radii(n, device, start.dtype)[samples] if isinstance(constraint, Ball) else None
-    state = RunState(model, objective, parametrization, origin, samples, target, success, score, keep)
+    state = RunState(model, objective, parametrization, origin, samples, target, success, score, keep,
+                     transform=transform)
     origin_rows = state.origin_rows
     first = start.detach()[samples] if restarts > 1 else start.detach()
     if init is not None:
@@ -84,14 +88,26 @@ def optimize(
         if isinstance(step, LBFGSB):
             if constraint is not None and not isinstance(constraint, Box):
                 raise ValueError("L-BFGS-B supports a box constraint only; use a penalty for the distance")
-            run_lbfgsb(state, w, step, steps, constraint)
+            run_lbfgsb(state, w, step, steps, constraint, progress=progress, desc=desc)
             return state.result(n, torch.full((n,), steps, device=device), [])
         return _first_order(state, w, step, steps, constraint, origin_rows, radius, n, stop_on_success, progress, desc)
 
 
+def _take(t, rows):
+    return t if t is None or rows is None else t[rows]
+
+
 def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop_on_success, progress, desc):
     samples = state.samples
+
+    def project(x, rows):
+        if constraint is None:
+            return x
+        return constraint.project(x, _take(origin_rows, rows), _take(radius, rows))
+
     rule.reset(w, samples)
+    rule.bind(RuleContext(project, origin_rows, radius, steps))
+    use_grad = rule.needs_grad
     done = torch.zeros(n, dtype=torch.bool, device=w.device)
     steps_used = torch.full((n,), steps, device=w.device)
     trace = []
@@ -103,11 +119,13 @@ def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop
         rows = None if bool(active.all()) else active.nonzero().squeeze(1)
         w_rows = (w if rows is None else w[rows]).detach()
         last = t == steps
-        with torch.set_grad_enabled(not last):
-            w_rows.requires_grad_(not last)
+        differentiate = use_grad and not last
+        with torch.set_grad_enabled(differentiate):
+            w_rows.requires_grad_(differentiate)
             ev, loss = state.evaluate(w_rows, rows)
-            grad = None if last else torch.autograd.grad(loss.sum(), w_rows)[0]
+            grad = torch.autograd.grad(loss.sum(), w_rows)[0] if differentiate else None
         succ = state.record(ev, loss, rows)
+        rule.observe(w_rows.detach(), loss.detach(), grad, rows)
         trace.append(float(loss.detach().mean()))
         if last:
             break
@@ -120,14 +138,9 @@ def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop
             if not bool(still.any()):
                 break
             idx = torch.arange(w.shape[0], device=w.device) if rows is None else rows
-            keep_rows, grad, w_rows = idx[still], grad[still], w_rows[still]
-        moved = rule.step(w_rows.detach(), grad, keep_rows)
-        if constraint is not None:
-            moved = constraint.project(
-                moved,
-                origin_rows if keep_rows is None else origin_rows[keep_rows],
-                None if radius is None else (radius if keep_rows is None else radius[keep_rows]),
-            )
+            keep_rows, w_rows = idx[still], w_rows[still]
+            grad = None if grad is None else grad[still]
+        moved = project(rule.step(w_rows.detach(), grad, keep_rows), keep_rows)
         if keep_rows is None:
             w = moved.detach()
         else:

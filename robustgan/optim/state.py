@@ -67,12 +67,14 @@ class RunState:
         success: Optional[Callable[[Evaluation], Tensor]],
         score: Optional[Callable[[Evaluation, Tensor], Tensor]],
         keep: str,
+        transform: Optional[Callable[[Tensor], Tensor]] = None,
     ):
         if keep not in ("best", "last"):
             raise ValueError(f"keep must be 'best' or 'last', got {keep!r}")
         self.model, self.objective, self.param = model, objective, parametrization
         self.origin, self.samples, self.target = origin, samples, target
         self.success_fn, self.score_fn, self.keep = success, score, keep
+        self.transform = transform
         self.origin_rows = origin[samples]  # gathered once; steps index it only when rows retire
         self.layers = sorted(getattr(objective, "layers", ()) or ())
         rows = samples.shape[0]
@@ -87,12 +89,13 @@ class RunState:
     def evaluate(self, w: Tensor, rows: Optional[Tensor]) -> tuple:
         """Forward the rows' variables; returns (evaluation, per-row loss). Differentiable in ``w``."""
         x = self.param.to_input(w)
+        seen = x if self.transform is None else self.transform(x)  # what the model sees (e.g. jittered)
         if self.layers:
             with tapped(self.model, self.layers) as feats:
-                logits = self.model(x)
+                logits = self.model(seen)
             features = dict(feats)
         else:
-            logits, features = self.model(x), {}
+            logits, features = self.model(seen), {}
         if not self._checked_outputs:
             self._checked_outputs = True
             if _looks_like_probabilities(logits.detach()):

@@ -8,7 +8,7 @@ sample.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import torch
 from torch import Tensor
@@ -33,8 +33,30 @@ def _per_sample_norm(g: Tensor, p: float) -> Tensor:
     raise ValueError(f"unsupported p={p}")
 
 
+@dataclass
+class RuleContext:
+    """What the loop tells a rule that wants more than the gradient (APGD, Square, FAB).
+
+    ``project(x, rows)`` maps rows onto the feasible set; ``origin``/``radius`` are per row (all
+    rows of the run); ``steps`` is the budget, for rules whose schedule depends on it.
+    """
+
+    project: Callable[[Tensor, Optional[Tensor]], Tensor]
+    origin: Tensor
+    radius: Optional[Tensor]
+    steps: int
+
+
 class StepRule:
-    """Base class: ``reset`` once per optimisation, then ``step`` on the active rows."""
+    """Base class: ``reset`` once per optimisation, then ``step`` on the active rows.
+
+    Optional hooks, no-ops here: ``bind(context)`` right after ``reset``; ``observe(w, loss, grad,
+    rows)`` after every evaluation (loss-driven rules keep their own best point or accept/reject
+    moves there). A rule with ``needs_grad = False`` is handed ``grad=None`` and the loop skips
+    the backward pass (score-based attacks).
+    """
+
+    needs_grad = True
 
     def __init__(self, step_size: StepSize):
         if isinstance(step_size, Tensor):
@@ -52,6 +74,12 @@ class StepRule:
             self._size_rows = s.to(device=w.device, dtype=w.dtype)[samples]
         else:
             self._size_rows = torch.full((w.shape[0],), float(s), device=w.device, dtype=w.dtype)
+
+    def bind(self, context: RuleContext) -> None:
+        self.context = context
+
+    def observe(self, w: Tensor, loss: Tensor, grad: Optional[Tensor], rows: Optional[Tensor]) -> None:
+        pass
 
     def size(self, rows: Optional[Tensor], like: Tensor) -> Tensor:
         return _bcast(_rows(self._size_rows, rows), like)

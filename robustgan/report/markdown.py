@@ -38,6 +38,26 @@ def evaluation_markdown(report: Dict[str, Any]) -> str:
         parts.append(f"## Per-class robust accuracy ({pc['attack']}, {pc['norm']}, ε = {pc['eps']:g})")
         rows = [[c, _pct(cl), _pct(r)] for c, cl, r in zip(pc["classes"], pc["clean"], pc["robust"])]
         parts.append(_table(["class", "clean", "robust"], rows))
+    if report.get("suites"):
+        parts.append("## Attack suites (each attack runs on the points the earlier ones left unbroken)")
+        for su in report["suites"]:
+            parts.append(f"### {su['suite']} suite, {su['norm']}, ε = {su['eps']:g}: "
+                         f"robust accuracy **{_pct(su['robust_accuracy'])}**")
+            rows = [[r["attack"], str(r["attacked"]), str(r["broken"]), _pct(r["robust_accuracy"]), f"{r['seconds']:.1f}"]
+                    for r in su["attacks"]]
+            parts.append(_table(["attack", "points attacked", "broken", "robust accuracy after", "seconds"], rows))
+    if report.get("checks"):
+        bad = [c for c in report["checks"] if not c["passed"]]
+        parts.append("## Self-checks")
+        parts.append("All checks passed." if not bad else
+                     f"**{len(bad)} check(s) failed: the robust accuracies above may be overestimates.**")
+        rows = [["✅" if c["passed"] else "❌ FAILED", c["name"], c.get("norm") or "model", c["detail"]]
+                for c in report["checks"]]
+        parts.append(_table(["", "check", "threat model", "measured"], rows))
+        for c in bad:
+            parts.append(f"- **{c['name']}** ({c.get('norm') or 'model'}): {c['explanation']}")
+    if report.get("seeds"):
+        parts.append(f"Seeds: {report['seeds']['seed']} ({report['seeds']['attacks']}).")
     parts.append("## Figures")
     for name, path in report["figures"].items():
         parts.append(f"![{name}]({path})")
