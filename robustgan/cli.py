@@ -13,6 +13,8 @@ from typing import List, Optional
 COMMANDS = [
     "robustgan.train.command",
     "robustgan.evaluate.command",
+    "robustgan.gan.command",
+    "robustgan.visualize.command",
 ]
 
 

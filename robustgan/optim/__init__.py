@@ -1,6 +1,7 @@
 """The one differentiable-input optimiser: parametrisations, constraints, step rules, one loop."""
 from .adaptive import APGD, apgd_checkpoints
 from .constraints import Ball, Box, L1Ball, L2Ball, LinfBall, parse_norm
+from .fourier import Fourier
 from .fab import FABStep
 from .freeze import frozen
 from .init import uniform_in_ball
@@ -19,4 +20,5 @@ __all__ = [
     "Momentum", "Normalized", "OptimizeResult", "Parametrization", "Pixels", "Sign", "StepRule",
     "TanhBox", "frozen", "lp_norm", "optimize", "parse_norm", "search_penalty", "steepest", "tapped",
     "uniform_in_ball",
+    "Fourier",
 ]

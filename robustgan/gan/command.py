@@ -1,0 +1,242 @@
+"""``robustgan gan {train, sample, metrics}``."""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Optional, Tuple
+
+from ..cli_types import names, numbers
+
+
+def register(sub) -> None:
+    p = sub.add_parser("gan", help="train GANs, sample from them and measure them (offline)")
+    p.set_defaults(run=_missing)
+    gsub = p.add_subparsers(dest="gan_command")
+    _train_parser(gsub)
+    _sample_parser(gsub)
+    _metrics_parser(gsub)
+
+
+def _missing(args) -> None:
+    raise ValueError("choose a sub-command: robustgan gan train | sample | metrics (see --help)")
+
+
+def _common_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, cifar10 or folder:<path>")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _train_parser(gsub) -> None:
+    from .config import ARCHS, GANConfig
+    from .models import NORMS
+    from .registry import loss_names
+
+    d = GANConfig()
+    p = gsub.add_parser("train", help="train a GAN (default: DCGAN, non-saturating loss, Fashion-MNIST)",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--loss", default=d.loss, help="one of: " + ", ".join(loss_names()))
+    p.add_argument("--arch", default=d.arch, choices=ARCHS)
+    _common_data(p)
+    p.add_argument("--split", default="train", choices=("train", "test"), help="which split to learn")
+    p.add_argument("--num-train", type=int, default=None, help="use only the first N images of the split")
+    p.add_argument("--out", type=Path, default=Path("runs/gan"), help="folder for checkpoint.pt, samples/, history.json")
+    p.add_argument("--steps", type=int, default=5000, help="total generator steps (a resumed run counts the steps already done)")
+    p.add_argument("--more-steps", type=int, default=None, help="with --resume: train this many steps beyond the checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--latent-dim", type=int, default=d.latent_dim)
+    p.add_argument("--width", type=int, default=d.width, help="base channel count (DCGAN's ngf = ndf)")
+    p.add_argument("--conditional", action="store_true", help="feed class labels into G and D (any DCGAN loss)")
+    p.add_argument("--optimizer", choices=("adam", "rmsprop"), default=None, help="default: the loss's")
+    p.add_argument("--lr-g", type=float, default=None, help="default: the loss's")
+    p.add_argument("--lr-d", type=float, default=None, help="default: the loss's")
+    p.add_argument("--betas", type=numbers, default=None, help="Adam betas, e.g. 0.5,0.999 (default: the loss's)")
+    p.add_argument("--d-steps", type=int, default=None, help="discriminator steps per generator step (default: the loss's)")
+    p.add_argument("--d-norm", choices=NORMS, default=None, help="discriminator normalisation (default: the loss's)")
+    p.add_argument("--spectral-norm", action="store_true", help="spectral normalisation of D's weights")
+    p.add_argument("--ema", type=float, default=d.ema, help="EMA decay of G's weights, e.g. 0.999 (0 = off)")
+    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="one-sided: real target 1 − s")
+    p.add_argument("--instance-noise", type=float, default=d.instance_noise, help="σ of noise added to D's inputs")
+    p.add_argument("--instance-noise-anneal", type=int, default=d.instance_noise_anneal, help="steps to anneal σ to 0")
+    p.add_argument("--gp-weight", type=float, default=d.gp_weight, help="λ of WGAN-GP / DRAGAN")
+    p.add_argument("--clip", type=float, default=d.clip, help="WGAN weight-clipping bound")
+    p.add_argument("--sample-every", type=int, default=500)
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(run=run_train)
+
+
+def _sample_parser(gsub) -> None:
+    p = gsub.add_parser("sample", help="draw a PNG grid from a trained generator (truncation, interpolation, arithmetic)")
+    p.add_argument("--checkpoint", type=Path, default=Path("runs/gan/checkpoint.pt"))
+    p.add_argument("--out", type=Path, default=Path("gan-samples.png"))
+    p.add_argument("-n", "--num", type=int, default=64)
+    p.add_argument("--nrow", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-ema", action="store_true", help="use the trained weights even if EMA weights exist")
+    p.add_argument("--truncation", type=float, default=None, help="redraw latent entries with |z| above this")
+    p.add_argument("--label", type=int, default=None, help="class to draw (conditional generators)")
+    p.add_argument("--interpolate", type=int, default=None, metavar="ROWS",
+                   help="ROWS spherical interpolations between random latents, --nrow points each")
+    p.add_argument("--arithmetic", type=names, default=None, metavar="A,B,C",
+                   help="class-mean latent arithmetic A − B + C (unconditional G; classes by the shipped classifier)")
+    p.set_defaults(run=run_sample)
+
+
+def _metrics_parser(gsub) -> None:
+    p = gsub.add_parser("metrics", help="FID-local, KID-local, precision/recall, class counts (+ Inception FID)")
+    p.add_argument("--checkpoint", type=Path, default=Path("runs/gan/checkpoint.pt"))
+    _common_data(p)
+    p.add_argument("--split", default="test", choices=("train", "test"), help="real images to compare with")
+    p.add_argument("-n", "--num", type=int, default=5000, help="generated samples (and real ones, capped at the split)")
+    p.add_argument("--classifier", type=Path, default=None, help="feature classifier (default: the shipped Fashion-MNIST CNN)")
+    p.add_argument("--inception-weights", type=Path, default=None, help="also compute Inception FID (needs torch-fidelity)")
+    p.add_argument("--kid-subsets", type=int, default=100)
+    p.add_argument("--kid-subset-size", type=int, default=1000)
+    p.add_argument("--k", type=int, default=3, help="neighbourhood size of precision/recall")
+    p.add_argument("--truncation", type=float, default=None)
+    p.add_argument("--no-ema", action="store_true")
+    p.add_argument("--baseline", action="store_true", help="also measure an untrained generator of the same architecture")
+    p.add_argument("--out", type=Path, default=None, help="write the metrics as JSON here")
+    p.set_defaults(run=run_metrics)
+
+
+def load_images(dataset: str, split: str, data_dir: Optional[str], n: Optional[int]) -> Tuple:
+    """(images, labels or None, number of classes) of a dataset split, the first ``n`` when given."""
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from ..data import load_dataset, take
+
+    ds, info = load_dataset(dataset, split, data_dir)
+    if n is not None and n <= 0:
+        raise ValueError(f"the number of images must be positive, got {n}")
+    if isinstance(ds, TensorDataset):
+        x, y = (t[:n] for t in ds.tensors) if n is not None else ds.tensors
+    else:
+        x, y = take(ds, n)
+    return x.float(), torch.as_tensor(y).long(), len(info.classes)
+
+
+def run_train(args) -> None:
+    from .build import load_checkpoint
+    from .config import GANConfig
+    from .trainer import CHECKPOINT, train_gan
+
+    if args.more_steps is not None and not args.resume:
+        raise ValueError("--more-steps continues a run: use it with --resume")
+    if args.betas is not None and len(args.betas) != 2:
+        raise ValueError(f"--betas takes two numbers, got {args.betas}")
+    cfg = GANConfig(loss=args.loss, arch=args.arch, latent_dim=args.latent_dim, width=args.width,
+                    conditional=args.conditional, batch_size=args.batch_size, optimizer=args.optimizer,
+                    lr_g=args.lr_g, lr_d=args.lr_d, betas=tuple(args.betas) if args.betas else None,
+                    d_steps=args.d_steps, d_norm=args.d_norm, spectral_norm=args.spectral_norm, seed=args.seed,
+                    ema=args.ema, label_smoothing=args.label_smoothing, instance_noise=args.instance_noise,
+                    instance_noise_anneal=args.instance_noise_anneal, gp_weight=args.gp_weight, clip=args.clip)
+    cfg.resolved()  # fail on bad settings before loading data
+    steps = args.steps
+    if args.more_steps is not None:
+        steps = int(load_checkpoint(args.out / CHECKPOINT)["step"]) + args.more_steps
+    x, y, num_classes = load_images(args.dataset, args.split, args.data_dir, args.num_train)
+    t0 = time.perf_counter()
+    run = train_gan(x, y, cfg, steps=steps, num_classes=num_classes, out_dir=args.out, resume=args.resume,
+                    device=args.device, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
+                    progress=not args.quiet)
+    seconds = time.perf_counter() - t0
+    (args.out / "history.json").write_text(json.dumps(run.history))
+    last = run.history[-1] if run.history else {}
+    print(json.dumps({"checkpoint": str(run.checkpoint), "step": run.step, "loss": run.config.loss,
+                      "d_loss": last.get("d_loss"), "g_loss": last.get("g_loss"), "seconds": round(seconds, 2),
+                      "config": run.config.to_dict()}, indent=2))
+
+
+def _generator(args):
+    from .build import load_generator
+
+    return load_generator(args.checkpoint, ema=not args.no_ema, device=args.device)
+
+
+def run_sample(args) -> None:
+    import torch
+
+    from .grid import save_grid
+    from .latent import attribute_vector, class_mean_latents, interpolation_grid
+    from .metrics import generate
+
+    g = _generator(args)
+    gen = torch.Generator().manual_seed(args.seed)
+    device = next(g.parameters()).device
+    if args.interpolate is not None or args.arithmetic is not None:
+        if args.interpolate is not None:
+            rows = args.interpolate
+            z0, z1 = (g.sample_latent(rows, gen, device=torch.device("cpu")) for _ in range(2))
+            z = interpolation_grid(z0, z1, args.nrow)
+            labels = torch.randint(0, g.num_classes, (rows,), generator=gen).repeat_interleave(args.nrow) if g.num_classes else None
+        else:
+            from ..models import load_classifier
+            from ..models.default import default_checkpoint_path
+
+            if len(args.arithmetic) != 3:
+                raise ValueError(f"--arithmetic takes three classes A,B,C, got {args.arithmetic}")
+            a, b, c = (int(v) for v in args.arithmetic)
+            means, _ = class_mean_latents(g, load_classifier(default_checkpoint_path(), device=device), 4000, gen)
+            target = attribute_vector(means, a, b, c)
+            near = target + 0.25 * torch.randn(args.nrow - 4, target.shape[0], generator=gen)
+            z = torch.cat([means[[a, b, c]], target[None], near])
+            labels = None
+        with torch.no_grad():
+            from ..optim.freeze import frozen
+
+            with frozen([g]):
+                images = g(z.to(device), labels.to(device) if labels is not None else None).cpu()
+    else:
+        labels = None
+        if args.label is not None:
+            if not g.num_classes:
+                raise ValueError("--label needs a conditional generator")
+            if not 0 <= args.label < g.num_classes:
+                raise ValueError(f"--label must be in [0, {g.num_classes}), got {args.label}")
+            labels = torch.full((args.num,), args.label, dtype=torch.long)
+        images = generate(g, args.num, seed=args.seed, labels=labels, truncation=args.truncation)
+    save_grid(images, args.out, nrow=args.nrow)
+    print(f"wrote {args.out} ({images.shape[0]} images)")
+
+
+def run_metrics(args) -> None:
+    import torch
+
+    from .build import build_generator, load_checkpoint
+    from .metrics import FeatureExtractor, evaluate_samples, generate, inception_fid
+
+    g = _generator(args)
+    real, _, _ = load_images(args.dataset, args.split, args.data_dir, args.num)
+    if args.classifier is not None:
+        from ..models import load_classifier
+
+        extractor = FeatureExtractor(load_classifier(args.classifier, device=args.device))
+    else:
+        extractor = FeatureExtractor.default(device=args.device)
+    kw = dict(kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, k=args.k, seed=args.seed)
+    fake = generate(g, args.num, seed=args.seed, truncation=args.truncation)
+    result = {"checkpoint": str(args.checkpoint), "step": int(load_checkpoint(args.checkpoint)["step"]),
+              "note": "fid_local/kid_local use the feature classifier's penultimate layer, not Inception: "
+                      "not comparable with published FID/KID",
+              **evaluate_samples(real, fake, extractor, **kw)}
+    if args.inception_weights is not None:
+        result["fid_inception"] = inception_fid(real, fake, args.inception_weights, device=args.device)
+    if args.baseline:
+        ckpt = load_checkpoint(args.checkpoint)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(args.seed)
+            untrained = build_generator(ckpt["generator_kwargs"]).to(args.device)
+        result["untrained"] = evaluate_samples(real, generate(untrained, args.num, seed=args.seed), extractor, **kw)
+    text = json.dumps(result, indent=2)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    print(text)
