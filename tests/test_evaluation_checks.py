@@ -122,6 +122,21 @@ def test_torchscript_and_state_dict_sources_load_the_same_model(model, tmp_path,
     assert model_fingerprint(plain.model) == model_fingerprint(model.model)
 
 
+def test_a_timm_architecture_loads_the_users_weights(tmp_path):
+    pytest.importorskip("timm")
+    from robustgan.models.zoo import build_model
+    torch.manual_seed(0)
+    net = build_model("timm:resnet18", in_channels=1, num_classes=10).eval()
+    weights = tmp_path / "resnet18.pt"
+    torch.save({"state_dict": net.state_dict()}, weights)
+    loaded = load_model(weights, "timm:resnet18", in_channels=1, num_classes=10, mean=[0.5], std=[0.25])
+    x = torch.rand(2, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(loaded(x), net((x - 0.5) / 0.25), atol=1e-5)
+    with pytest.raises(ValueError, match="do not fit"):
+        load_model(weights, "timm:resnet18", in_channels=1, num_classes=7)
+
+
 def test_evaluate_cli_runs_a_suite_and_reports_checks(tmp_path, model):
     script = tmp_path / "model.ts"
     torch.jit.trace(model, torch.rand(2, 1, 28, 28)).save(str(script))
