@@ -14,6 +14,8 @@ COMMANDS = [
     "robustgan.train.command",
     "robustgan.evaluate.command",
     "robustgan.gan.command",
+    "robustgan.features.command",
+    "robustgan.experiment.command",
     "robustgan.visualize.command",
 ]
 

@@ -1,8 +1,10 @@
-"""``robustgan train``."""
+"""``robustgan train`` (standard or adversarial; runs unchanged under ``torchrun``)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from ..cli_types import number
 
 
 def register(sub) -> None:
@@ -12,19 +14,42 @@ def register(sub) -> None:
     p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, cifar10 or folder:<path>")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=128, help="global batch (split over torchrun processes)")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--resume", action="store_true", help="continue from OUT's .train.pt checkpoint")
+    p.add_argument("--train-subset", type=int, default=None, help="train on the first N training images")
+    p.add_argument("--test-subset", type=int, default=None, help="measure on the first N test images")
+    a = p.add_argument_group("adversarial training")
+    a.add_argument("--adversarial", choices=["pgd", "fgsm-rs", "trades"], default=None,
+                   help="PGD-AT (Madry 2018), fast FGSM with random start (Wong 2020) or TRADES (Zhang 2019)")
+    a.add_argument("--eps", type=number, default=0.1, help="radius of the inner attack (fractions like 8/255 allowed)")
+    a.add_argument("--norm", choices=["linf", "l2"], default="linf")
+    a.add_argument("--attack-steps", type=int, default=None, help="inner steps (default 7; fgsm-rs: 1)")
+    a.add_argument("--step-size", type=number, default=None, help="inner step (default 2.5ε/steps; fgsm-rs 1.25ε)")
+    a.add_argument("--beta", type=float, default=6.0, help="TRADES weight of the KL term")
+    a.add_argument("--robust-eval", type=int, default=None, metavar="N",
+                   help="PGD-20 accuracy on N test images at the end (default 1000 when --adversarial, else 0)")
+    p.add_argument("--quiet", action="store_true")
     p.set_defaults(run=run)
 
 
 def run(args) -> None:
+    from .adversarial import AdversarialConfig
+    from .distributed import is_main_process
     from .job import train_job
     from .trainer import TrainConfig
 
+    adv = None
+    if args.adversarial is not None:
+        adv = AdversarialConfig(method=args.adversarial, eps=args.eps, norm=args.norm, steps=args.attack_steps,
+                                step_size=args.step_size, beta=args.beta)
+    robust_eval = args.robust_eval if args.robust_eval is not None else (1000 if adv is not None else 0)
     result = train_job(args.out, arch=args.arch, dataset=args.dataset, data_dir=args.data_dir,
-                       config=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed),
-                       resume=args.resume, device=args.device)
-    print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2))
+                       config=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                                          adversarial=adv),
+                       resume=args.resume, device=args.device, progress=not args.quiet,
+                       train_subset=args.train_subset, test_subset=args.test_subset, robust_eval=robust_eval)
+    if is_main_process():
+        print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2))

@@ -1,14 +1,17 @@
 """Classifier training with atomic per-epoch checkpoints and bit-exact resume on CPU.
 
-Shuffling uses a generator seeded from (seed, epoch), and the checkpoint holds model, optimiser
-and RNG states, so a resumed run continues exactly as an uninterrupted one would.
+Shuffling uses a generator seeded from (seed, epoch), the attacks of adversarial training one seeded
+from (seed, epoch, rank), and the checkpoint holds model, optimiser and RNG states, so a resumed run
+continues exactly as an uninterrupted one would. Under ``torchrun`` (WORLD_SIZE > 1) the same call
+trains with DistributedDataParallel; rank 0 alone prints and writes checkpoints.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +20,8 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from ..models.checkpoint import atomic_save, safe_load
+from . import distributed
+from .adversarial import AdversarialConfig, adversarial_batch_loss
 
 Perturb = Callable[[nn.Module, Tensor, Tensor], Tensor]
 
@@ -24,11 +29,30 @@ Perturb = Callable[[nn.Module, Tensor, Tensor], Tensor]
 @dataclass
 class TrainConfig:
     epochs: int = 4
-    batch_size: int = 128
+    batch_size: int = 128  # global batch: split evenly over the processes of a distributed run
     lr: float = 1e-3
     weight_decay: float = 0.0
     seed: int = 0
     num_workers: int = 0
+    adversarial: Optional[AdversarialConfig] = None  # None: standard training
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            v = getattr(self, name)
+            low = 0 if name == "epochs" else 1
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if self.adversarial is not None and not isinstance(self.adversarial, AdversarialConfig):
+            raise TypeError("adversarial must be an AdversarialConfig or None")
+
+    def identity(self) -> Dict[str, Any]:
+        """The settings a resumed run must share with the run that wrote the checkpoint."""
+        d = dataclasses.asdict(self)
+        for k in ("epochs", "num_workers"):
+            d.pop(k)
+        return d
 
 
 @dataclass
@@ -50,39 +74,95 @@ def accuracy(model: nn.Module, dataset: Dataset, batch_size: int = 512, device: 
     return correct / max(total, 1)
 
 
+def attack_seed(seed: int, epoch: int, rank: int = 0) -> int:
+    """Seed of the inner attacks' generator for one epoch on one rank (independent of earlier epochs)."""
+    return (seed * 1_000_003 + epoch * 7_919 + rank * 104_729 + 17) % (2 ** 63)
+
+
+def _loader(train_set: Dataset, config: TrainConfig, epoch: int, ctx: distributed.DistContext) -> DataLoader:
+    if not ctx.active:
+        order = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+        return DataLoader(train_set, batch_size=config.batch_size, shuffle=True, generator=order,
+                          num_workers=config.num_workers, drop_last=False)
+    from torch.utils.data.distributed import DistributedSampler
+
+    if config.batch_size % ctx.world:
+        raise ValueError(f"batch_size {config.batch_size} must be divisible by the {ctx.world} processes")
+    sampler = DistributedSampler(train_set, num_replicas=ctx.world, rank=ctx.rank, shuffle=True,
+                                 seed=config.seed, drop_last=False)
+    sampler.set_epoch(epoch)
+    return DataLoader(train_set, batch_size=config.batch_size // ctx.world, sampler=sampler,
+                      num_workers=config.num_workers, drop_last=False)
+
+
+def _restore(checkpoint: Path, config: TrainConfig, model: nn.Module, opt, device: str,
+             ctx: distributed.DistContext) -> tuple:
+    state = safe_load(checkpoint, map_location=device)
+    saved = state.get("config")
+    if saved is not None and saved != config.identity():
+        diff = sorted(k for k in set(saved) | set(config.identity()) if saved.get(k) != config.identity().get(k))
+        raise ValueError(f"cannot resume {checkpoint}: it was written with different settings ({', '.join(diff)}); "
+                         f"checkpoint has {({k: saved.get(k) for k in diff})}")
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    ranks = state.get("torch_rng_ranks")
+    rng = ranks[ctx.rank] if ranks is not None and len(ranks) == ctx.world else state["torch_rng"]
+    torch.set_rng_state(rng)
+    return int(state["epoch"]), list(state["history"])
+
+
 def train_classifier(model: nn.Module, train_set: Dataset, config: TrainConfig, *,
                      test_set: Optional[Dataset] = None, checkpoint: Optional[Path] = None,
                      resume: bool = False, perturb: Optional[Perturb] = None,
                      device: str = "cpu", progress: bool = True) -> TrainHistory:
-    """Train with Adam and cross-entropy; ``perturb(model, x, y)`` makes each batch adversarial."""
+    """Train with Adam; cross-entropy, or the adversarial loss of ``config.adversarial``.
+
+    ``perturb(model, x, y)`` is a hook that replaces each batch by one of its own making (standard
+    training only). The inner attacks of adversarial training see the model in eval mode with
+    frozen weights; train mode is back for the outer loss. Run under ``torchrun`` to train on
+    several processes: nothing else changes.
+    """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    if perturb is not None and config.adversarial is not None:
+        raise ValueError("give either perturb or config.adversarial, not both")
+    ctx = distributed.setup(device)
+    device = ctx.device
+    try:
+        return _train(model, train_set, config, test_set, checkpoint, resume, perturb, device, progress, ctx)
+    finally:
+        ctx.close()
+
+
+def _train(model, train_set, config, test_set, checkpoint, resume, perturb, device, progress, ctx) -> TrainHistory:
     model.to(device)
+    net = ctx.wrap(model)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     history = TrainHistory()
     start_epoch = 0
     if resume and checkpoint is not None and Path(checkpoint).exists():
-        state = safe_load(checkpoint, map_location=device)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        start_epoch = int(state["epoch"])
-        history.epochs = list(state["history"])
-        torch.set_rng_state(state["torch_rng"])
+        start_epoch, history.epochs = _restore(Path(checkpoint), config, model, opt, device, ctx)
     elif resume:
         raise FileNotFoundError(f"--resume given but no checkpoint at {checkpoint}")
     else:
-        torch.manual_seed(config.seed)
+        torch.manual_seed(config.seed + 1_000_003 * ctx.rank)
+    show = progress and ctx.is_main
+    adv = config.adversarial
     for epoch in range(start_epoch, config.epochs):
-        order = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-        loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, generator=order,
-                            num_workers=config.num_workers, drop_last=False)
-        model.train()
+        loader = _loader(train_set, config, epoch, ctx)
+        attack_gen = torch.Generator().manual_seed(attack_seed(config.seed, epoch, ctx.rank))
+        net.train()
         t0, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not show, leave=False)
         for x, y in bar:
             x, y = x.to(device), y.to(device)
-            if perturb is not None:
-                x = perturb(model, x, y)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
+            if adv is not None:
+                loss, logits = adversarial_batch_loss(adv, net, model, x, y, attack_gen)
+            else:
+                if perturb is not None:
+                    x = perturb(model, x, y)
+                logits = net(x)
+                loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -90,15 +170,22 @@ def train_classifier(model: nn.Module, train_set: Dataset, config: TrainConfig, 
             loss_sum += float(loss.detach()) * len(y)
             correct += int((logits.argmax(1) == y).sum())
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+        elapsed = time.perf_counter() - t0
+        seen, loss_sum, correct = ctx.sum([seen, loss_sum, correct])
         record = {"epoch": epoch + 1, "loss": loss_sum / seen, "train_acc": correct / seen,
-                  "seconds": time.perf_counter() - t0, "images_per_s": seen / (time.perf_counter() - t0)}
-        if test_set is not None:
+                  "seconds": elapsed, "images_per_s": seen / elapsed}
+        if adv is not None:
+            record["train_acc_kind"] = f"adversarial ({adv.method})"
+        if test_set is not None and ctx.is_main:
             record["test_acc"] = accuracy(model, test_set, device=device)
         history.epochs.append(record)
-        if progress:
+        if show:
             tqdm.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
-        if checkpoint is not None:
+        rng_states = ctx.gather(torch.get_rng_state())
+        if checkpoint is not None and ctx.is_main:
             atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
-                         "history": history.epochs, "torch_rng": torch.get_rng_state()}, checkpoint)
+                         "history": history.epochs, "torch_rng": rng_states[0], "torch_rng_ranks": rng_states,
+                         "config": config.identity()}, checkpoint)
+        ctx.barrier()
     model.eval()
     return history

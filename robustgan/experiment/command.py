@@ -1,0 +1,52 @@
+"""``robustgan experiment robust-features``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..cli_types import names, number
+
+
+def register(sub) -> None:
+    p = sub.add_parser("experiment", help="run a paper's experiment end to end and write its table")
+    which = p.add_subparsers(dest="experiment", required=True)
+    r = which.add_parser("robust-features",
+                         help="Ilyas et al. 2019: standard/robust models, D_R, D_NR, D_rand, D_det, fresh models, table")
+    r.add_argument("--out", type=Path, default=Path("runs/robust-features"))
+    r.add_argument("--scale", default="small", help="tiny, small or paper (then override single knobs below)")
+    r.add_argument("--train-images", type=int, default=None, help="images for the standard and robust models")
+    r.add_argument("--std-epochs", type=int, default=None)
+    r.add_argument("--at-epochs", type=int, default=None)
+    r.add_argument("--at-steps", type=int, default=None, help="inner PGD steps of adversarial training")
+    r.add_argument("--craft-count", type=int, default=None, help="training images crafted into each dataset")
+    r.add_argument("--invert-steps", type=int, default=None, help="feature-inversion steps (D_R, D_NR)")
+    r.add_argument("--targeted-steps", type=int, default=None, help="targeted L2 PGD steps (D_rand, D_det)")
+    r.add_argument("--fresh-epochs", type=int, default=None, help="epochs of the models trained on each dataset")
+    r.add_argument("--eval-images", type=int, default=None, help="test images for the table")
+    r.add_argument("--eval-steps", type=int, default=None, help="PGD steps of the robust-accuracy attack")
+    r.add_argument("--shard-size", type=int, default=None)
+    r.add_argument("--datasets", type=names, default=["robust", "nonrobust", "rand", "det"])
+    r.add_argument("--eps", type=number, default=0.1, help="L∞ radius of adversarial training and evaluation")
+    r.add_argument("--craft-eps", type=number, default=4.0, help="L2 radius of D_rand / D_det")
+    r.add_argument("--standard-model", type=Path, default=None, help="use this checkpoint instead of training one")
+    r.add_argument("--robust-model", type=Path, default=None, help="use this checkpoint instead of PGD-AT here")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--device", default="cpu")
+    r.add_argument("--data-dir", default=None)
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(run=run)
+
+
+KNOBS = ("train_images", "std_epochs", "at_epochs", "at_steps", "craft_count", "invert_steps", "targeted_steps",
+         "fresh_epochs", "eval_images", "eval_steps", "shard_size")
+
+
+def run(args) -> None:
+    from .robust_features import run_experiment
+    from .scales import resolve
+
+    scale = resolve(args.scale, {k: getattr(args, k) for k in KNOBS})
+    results = run_experiment(args.out, scale, eps=args.eps, craft_eps=args.craft_eps, datasets=args.datasets,
+                             standard_model=args.standard_model, robust_model=args.robust_model, seed=args.seed,
+                             device=args.device, data_dir=args.data_dir, progress=not args.quiet)
+    print((Path(args.out) / "table.md").read_text(), end="")
+    print(f"(results: {Path(args.out) / 'results.json'}, {results['total_seconds']:.0f} s)")

@@ -1,0 +1,223 @@
+"""Ilyas et al. (2019) on Fashion-MNIST: what models learn from robust and from non-robust features.
+
+Stages (each skipped when its output exists, so a stopped run continues where it stopped):
+
+1. a standard and a robust (PGD-AT, L∞) model on the first ``train_images`` training images
+   (or given checkpoints);
+2. the crafted datasets from the first ``craft_count`` training images: D_R (robust model's
+   features), D_NR (standard model's features), D_rand and D_det (targeted L2 PGD on the standard
+   model, labelled with the target);
+3. a fresh model trained with plain (non-adversarial) training on each, and on the same
+   ``craft_count`` original images as the baseline;
+4. standard and PGD robust accuracy of every model on the true test set, as Markdown and JSON.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import torch
+from torch.utils.data import Dataset
+
+from ..data import load_dataset
+from ..features import CraftConfig, CraftedDataset, craft
+from ..features.shards import atomic_write_json
+from ..models import checkpoint_meta, load_classifier, model_fingerprint, save_classifier
+from ..train import AdversarialConfig, TrainConfig, accuracy, train_classifier
+from ..train.job import first, new_classifier, robust_accuracy
+from .scales import Scale
+
+DATASETS = ("robust", "nonrobust", "rand", "det")
+ROWS = {
+    "standard": ("D", "standard training on the training images (the standard model)"),
+    "robust": ("D, PGD-AT", "adversarial training on the training images (the robust model)"),
+    "baseline": ("D (crafted subset)", "standard training on the original images the datasets are crafted from"),
+    "data-robust": ("D_R", "standard training on the robust model's features of each image"),
+    "data-nonrobust": ("D_NR", "standard training on the standard model's features of each image"),
+    "data-rand": ("D_rand", "standard training on x nudged toward a random class t, labelled t"),
+    "data-det": ("D_det", "standard training on x nudged toward t = y + 1, labelled t"),
+}
+
+
+def _log(msg: str, progress: bool) -> None:
+    if progress:
+        print(f"[robust-features] {msg}", flush=True)
+
+
+def _train_model(path: Path, train_set: Dataset, info, config: TrainConfig, test_set: Dataset, progress: bool,
+                 device: str, extra: Dict[str, Any], trained_now: List[str]) -> torch.nn.Module:
+    """Train (resumably) and save a SmallCNN at ``path``; load it if it is already there."""
+    if path.exists():
+        return load_classifier(path, device=device)
+    trained_now.append(path.stem)
+    model, arch_kwargs = new_classifier("small-cnn", info, "fashion-mnist", config.seed)
+    ckpt = path.with_suffix(".train.pt")
+    train_classifier(model, train_set, config, test_set=test_set, checkpoint=ckpt, resume=ckpt.exists(),
+                     device=device, progress=progress)
+    save_classifier(path, model.cpu(), "small-cnn", arch_kwargs, {"train_examples": len(train_set), **extra})
+    return model.to(device).eval()
+
+
+def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, craft_eps: float = 4.0,
+                   datasets: Sequence[str] = DATASETS, standard_model: Optional[Path] = None,
+                   robust_model: Optional[Path] = None, seed: int = 0, device: str = "cpu",
+                   data_dir: Optional[str] = None, progress: bool = True) -> Dict[str, Any]:
+    """Run every stage; returns the results dict also written to ``out/results.json`` (+ ``table.md``)."""
+    unknown = [d for d in datasets if d not in DATASETS]
+    if unknown:
+        raise ValueError(f"unknown dataset(s) {unknown}; choose from {list(DATASETS)}")
+    if not 0 < eps < float("inf") or not 0 < craft_eps < float("inf"):
+        raise ValueError("eps and craft_eps must be finite and > 0")
+    t_start = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    train_full, info = load_dataset("fashion-mnist", "train", data_dir)
+    test_full, _ = load_dataset("fashion-mnist", "test", data_dir)
+    if scale.craft_count > len(train_full):
+        raise ValueError(f"craft_count {scale.craft_count} exceeds the {len(train_full)} training images")
+    test = first(test_full, scale.eval_images)
+    monitor = first(test_full, min(scale.eval_images, 1000))
+    timings: Dict[str, float] = {}
+    trained_now: List[str] = []
+    crafted_now: Dict[str, int] = {}
+
+    def stage(name: str, fn):
+        t0 = time.perf_counter()
+        result = fn()
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
+        return result
+
+    base = TrainConfig(batch_size=128, lr=1e-3, seed=seed)
+    models: Dict[str, torch.nn.Module] = {}
+    sources: Dict[str, str] = {}
+    train_set = first(train_full, scale.train_images)
+    if standard_model is not None:
+        models["standard"], sources["standard"] = load_classifier(standard_model, device=device), str(standard_model)
+    else:
+        _log(f"standard model: {scale.std_epochs} epoch(s) on {len(train_set)} images", progress)
+        cfg = TrainConfig(**{**asdict(base), "epochs": scale.std_epochs})
+        models["standard"] = stage("train standard", lambda: _train_model(
+            out / "models" / "standard.pt", train_set, info, cfg, monitor, progress, device, {"role": "standard"}, trained_now))
+        sources["standard"] = "trained here"
+    adv = AdversarialConfig("pgd", eps=eps, steps=scale.at_steps)
+    if robust_model is not None:
+        models["robust"], sources["robust"] = load_classifier(robust_model, device=device), str(robust_model)
+    else:
+        _log(f"robust model: PGD-AT ({adv.describe()}), {scale.at_epochs} epoch(s) on {len(train_set)} images", progress)
+        cfg = TrainConfig(**{**asdict(base), "epochs": scale.at_epochs, "adversarial": adv})
+        models["robust"] = stage("train robust", lambda: _train_model(
+            out / "models" / "robust.pt", train_set, info, cfg, monitor, progress, device, {"role": "robust"}, trained_now))
+        sources["robust"] = "trained here"
+
+    crafted: Dict[str, Dict[str, Any]] = {}
+    for kind in datasets:
+        maker = models["robust"] if kind == "robust" else models["standard"]
+        steps = scale.invert_steps if kind in ("robust", "nonrobust") else scale.targeted_steps
+        cfg = CraftConfig(kind=kind, count=scale.craft_count, shard_size=scale.shard_size, steps=steps,
+                          eps=craft_eps, seed=seed)
+        _log(f"crafting {ROWS['data-' + kind][0]} from {scale.craft_count} images ({cfg.params()['recipe']}, "
+             f"{steps} steps)", progress)
+        manifest = stage(f"craft {kind}", lambda: craft(maker, train_full, out / "data" / kind, cfg,
+                                                        num_classes=len(info.classes), source_name="fashion-mnist",
+                                                        device=device, progress=progress))
+        crafted_now[kind] = len(manifest["crafted_now"])
+        crafted[kind] = {k: v for k, v in manifest.items() if k not in ("shards", "crafted_now")}
+        stats = {}
+        for s in manifest["shards"]:
+            for k, v in s.items():
+                if k.startswith("mean_"):
+                    stats.setdefault(k[5:], []).append((v, s["count"]))
+        crafted[kind]["stats"] = {k: sum(v * c for v, c in vs) / sum(c for _, c in vs) for k, vs in stats.items()}
+
+    fresh_cfg = TrainConfig(**{**asdict(base), "epochs": scale.fresh_epochs})
+    trained_on: Dict[str, Dataset] = {"baseline": first(train_full, scale.craft_count)}
+    for kind in datasets:
+        ds = trained_on[f"data-{kind}"] = CraftedDataset(out / "data" / kind)
+        crafted[kind]["seen_by"] = stage("evaluate", lambda: who_sees_what(ds, models["standard"], models["robust"]))
+    for name, ds in trained_on.items():
+        _log(f"fresh model on {ROWS[name][0]}: {scale.fresh_epochs} epoch(s) on {len(ds)} images", progress)
+        models[name] = stage(f"train {name}", lambda: _train_model(
+            out / "models" / f"{name}.pt", ds, info, fresh_cfg, monitor, progress, device, {"role": name}, trained_now))
+        sources[name] = "trained here"
+
+    rows: List[Dict[str, Any]] = []
+    examples = {}
+    for name, given in (("standard", standard_model), ("robust", robust_model)):
+        examples[name] = len(train_set) if given is None else checkpoint_meta(given).get("train_examples", "all")
+    for name, model in models.items():
+        _log(f"evaluating {ROWS[name][0]} on {len(test)} test images", progress)
+        clean = stage("evaluate", lambda: accuracy(model, test, device=device))
+        robust = stage("evaluate", lambda: robust_accuracy(model, test, eps, norm="linf", steps=scale.eval_steps,
+                                                           n=len(test), seed=seed, device=device))
+        rows.append({"key": name, "training_set": ROWS[name][0], "description": ROWS[name][1],
+                     "standard_accuracy": clean, "robust_accuracy": robust,
+                     "train_examples": examples[name] if name in examples else len(trained_on[name]),
+                     "model": sources[name], "fingerprint": model_fingerprint(model)})
+    results = {
+        "experiment": "robust-features (Ilyas et al. 2019) on Fashion-MNIST",
+        "scale": asdict(scale), "seed": seed, "eps": eps, "craft_eps": craft_eps,
+        "robust_attack": f"PGD-{scale.eval_steps} L∞ ε={eps:g}, step 2.5ε/{scale.eval_steps}, random start",
+        "test_images": len(test), "adversarial_training": adv.describe(),
+        "datasets": crafted, "rows": rows, "seconds": {k: round(v, 1) for k, v in timings.items()},
+        "trained_now": trained_now, "crafted_shards_now": crafted_now,
+        "total_seconds": round(time.perf_counter() - t_start, 1),
+    }
+    atomic_write_json(results, out / "results.json")
+    (out / "table.md").write_text(markdown_table(results))
+    return results
+
+
+@torch.no_grad()
+def who_sees_what(ds: CraftedDataset, standard: torch.nn.Module, robust: torch.nn.Module) -> Dict[str, float]:
+    """How often each model calls a crafted image by its dataset label and by its original class.
+
+    For D_rand / D_det this tells whether the perturbation planted *robust* features of the target
+    (the robust model would then say t) or only non-robust ones (the robust model still says y).
+    """
+    from ..evaluate.sweep import predict
+
+    out = {}
+    for name, model in (("standard", standard), ("robust", robust)):
+        device = next(model.parameters()).device
+        pred = predict(model, ds.x.to(device), 500).cpu()
+        out[f"{name}_predicts_label"] = float((pred == ds.y).float().mean())
+        out[f"{name}_predicts_original_class"] = float((pred == ds.extras["source_label"]).float().mean())
+    return out
+
+
+def markdown_table(results: Dict[str, Any]) -> str:
+    """The paper-style table: one row per training set, standard and robust test accuracy."""
+    lines = [f"Standard and robust accuracy on the true Fashion-MNIST test set ({results['test_images']} images; "
+             f"robust: {results['robust_attack']}).", "",
+             "| training set | examples | standard acc. (%) | robust acc. (%) | what the model was trained on |",
+             "|---|---:|---:|---:|---|"]
+    for r in results["rows"]:
+        lines.append(f"| {r['training_set']} | {r['train_examples']} | {100 * r['standard_accuracy']:.1f} | "
+                     f"{100 * r['robust_accuracy']:.1f} | {r['description']} |")
+    notes = []
+    for kind, d in results["datasets"].items():
+        s = d.get("stats", {})
+        if "target_reached" in s:
+            notes.append(f"{ROWS['data-' + kind][0]}: the standard model predicts the target t on "
+                         f"{100 * s['target_reached']:.1f}% of the crafted images (L2 ε={d['params']['eps']:g}, "
+                         f"{d['params']['steps']} steps)")
+        if "feature_loss" in s:
+            notes.append(f"{ROWS['data-' + kind][0]}: mean relative feature distance² "
+                         f"‖g(x)−g(x_orig)‖²/‖g(x_orig)‖² = {s['feature_loss']:.4f} after {d['params']['steps']} steps")
+    for kind, d in results["datasets"].items():
+        w = d.get("seen_by")
+        if w and kind in ("rand", "det"):
+            notes.append(f"{ROWS['data-' + kind][0]} images: the standard model predicts the label t on "
+                         f"{100 * w['standard_predicts_label']:.1f}%; the robust model predicts t on "
+                         f"{100 * w['robust_predicts_label']:.1f}% and the original class y on "
+                         f"{100 * w['robust_predicts_original_class']:.1f}%")
+        elif w:
+            notes.append(f"{ROWS['data-' + kind][0]} images: predicted as their label by the standard model "
+                         f"{100 * w['standard_predicts_label']:.1f}%, by the robust model "
+                         f"{100 * w['robust_predicts_label']:.1f}%")
+    if notes:
+        lines += [""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,42 @@
+"""``robustgan craft``: the robust / non-robust feature datasets of Ilyas et al. (2019)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..cli_types import number
+
+
+def register(sub) -> None:
+    p = sub.add_parser("craft", help="craft D_R, D_NR, D_rand or D_det (Ilyas et al. 2019) as resumable shards")
+    p.add_argument("kind", choices=["robust", "nonrobust", "rand", "det"],
+                   help="robust: D_R (needs --model robust), nonrobust: D_NR, rand: D_rand, det: D_det")
+    p.add_argument("--out", type=Path, required=True, help="folder for the shards and manifest.json")
+    p.add_argument("--model", type=Path, default=None,
+                   help="classifier checkpoint (robust: an adversarially trained one; others: default shipped model)")
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("-n", "--count", type=int, default=1000, help="training images to craft (the first N)")
+    p.add_argument("--shard-size", type=int, default=500)
+    p.add_argument("--batch-size", type=int, default=250)
+    p.add_argument("--steps", type=int, default=None, help="inversion: 200, targeted PGD: 100")
+    p.add_argument("--step-size", type=number, default=None, help="L2 length of each step (inversion 0.5, targeted 0.1)")
+    p.add_argument("--eps", type=number, default=4.0, help="L2 radius of the targeted attack (rand, det)")
+    p.add_argument("--layer", default=None, help="representation layer (default: the module named 'penultimate')")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args) -> None:
+    from .job import craft_job
+
+    result = craft_job(args.kind, args.out, checkpoint=args.model, dataset=args.dataset, data_dir=args.data_dir,
+                       device=args.device, progress=not args.quiet, count=args.count, shard_size=args.shard_size,
+                       batch_size=args.batch_size, steps=args.steps, step_size=args.step_size, eps=args.eps,
+                       layer=args.layer, seed=args.seed)
+    summary = {k: result[k] for k in ("kind", "count", "complete", "model_fingerprint", "params", "seed")}
+    summary["shards"] = len(result["shards"])
+    summary["crafted_now"] = len(result["crafted_now"])
+    print(json.dumps(summary, indent=2))

@@ -1,0 +1,64 @@
+"""``robustgan experiment robust-features`` end to end at the tiny scale, and its resumability."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from robustgan.cli import main
+from robustgan.experiment import SCALES, resolve
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("robust-features")
+    args = ["experiment", "robust-features", "--scale", "tiny", "--out", str(out), "--quiet",
+            "--train-images", "256", "--craft-count", "32", "--shard-size", "16", "--eval-images", "100"]
+    assert main(args) == 0
+    return out, args
+
+
+def test_tiny_run_writes_the_table_as_markdown_and_json(tiny_run, capsys):
+    out, _ = tiny_run
+    results = json.loads((out / "results.json").read_text())
+    keys = [r["key"] for r in results["rows"]]
+    assert keys == ["standard", "robust", "baseline", "data-robust", "data-nonrobust", "data-rand", "data-det"]
+    for r in results["rows"]:
+        assert 0 <= r["robust_accuracy"] <= r["standard_accuracy"] <= 1
+        assert len(r["fingerprint"]) == 16
+    assert results["test_images"] == 100 and results["scale"]["craft_count"] == 32
+    assert set(results["datasets"]) == {"robust", "nonrobust", "rand", "det"}
+    assert all(d["complete"] and d["count"] == 32 for d in results["datasets"].values())
+    table = (out / "table.md").read_text()
+    for name in ("| D_R |", "| D_NR |", "| D_rand |", "| D_det |", "| D, PGD-AT |"):
+        assert name in table
+    assert (out / "data" / "det" / "manifest.json").exists()
+
+
+def test_a_rerun_reuses_every_model_and_shard(tiny_run, capsys):
+    out, args = tiny_run
+    before = json.loads((out / "results.json").read_text())
+    assert main(args) == 0
+    after = json.loads((out / "results.json").read_text())
+    assert [r["fingerprint"] for r in after["rows"]] == [r["fingerprint"] for r in before["rows"]]
+    assert [r["standard_accuracy"] for r in after["rows"]] == [r["standard_accuracy"] for r in before["rows"]]
+    assert before["trained_now"] == ["standard", "robust", "baseline", "data-robust", "data-nonrobust",
+                                     "data-rand", "data-det"]
+    assert after["trained_now"] == [] and set(after["crafted_shards_now"].values()) == {0}  # nothing redone
+
+
+def test_given_checkpoints_replace_training_and_bad_knobs_fail(tiny_run, tmp_path, capsys):
+    out, _ = tiny_run
+    assert main(["experiment", "robust-features", "--scale", "tiny", "--out", str(tmp_path), "--quiet",
+                 "--standard-model", str(out / "models" / "standard.pt"), "--robust-model",
+                 str(out / "models" / "robust.pt"), "--datasets", "det", "--craft-count", "16", "--shard-size", "16",
+                 "--eval-images", "50"]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert [r["key"] for r in results["rows"]] == ["standard", "robust", "baseline", "data-det"]
+    assert results["rows"][0]["model"].endswith("standard.pt")
+    assert results["trained_now"] == ["baseline", "data-det"]
+    assert main(["experiment", "robust-features", "--scale", "huge", "--out", str(tmp_path)]) == 2
+    assert main(["experiment", "robust-features", "--scale", "tiny", "--fresh-epochs", "0", "--out", str(tmp_path)]) == 2
+    assert main(["experiment", "robust-features", "--scale", "tiny", "--datasets", "cats", "--out", str(tmp_path)]) == 2
+    assert SCALES["small"].craft_count > SCALES["tiny"].craft_count
+    assert resolve("tiny", {"fresh_epochs": 3}).fresh_epochs == 3
