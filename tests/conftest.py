@@ -1,6 +1,8 @@
 """Shared fixtures: the shipped Fashion-MNIST classifier and real test images."""
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 from torch import nn
@@ -8,6 +10,13 @@ from torch import nn
 from robustgan.data import load_dataset, take
 from robustgan.models import load_classifier
 from robustgan.models.default import default_checkpoint_path
+
+# The tests run small batches, where a second intra-op thread mostly waits for the first; on a
+# shared or busy machine the spinning threads slow the suite down many times over. One thread
+# per process (sub-processes the tests start included) keeps it fast and steady; OMP_NUM_THREADS
+# still overrides.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.fixture(scope="session")
