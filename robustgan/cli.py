@@ -14,6 +14,7 @@ COMMANDS = [
     "robustgan.train.command",
     "robustgan.evaluate.command",
     "robustgan.gan.command",
+    "robustgan.gan.inversion.command",
     "robustgan.features.command",
     "robustgan.experiment.command",
     "robustgan.visualize.command",

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
 from robustgan.data import load_dataset, take
+from robustgan.gan import GANConfig, train_gan
 from robustgan.models import load_classifier
 from robustgan.models.default import default_checkpoint_path
 
@@ -17,6 +19,24 @@ from robustgan.models.default import default_checkpoint_path
 # still overrides.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+def cached_gan(tmp_path_factory, name: str, *, seed: int = 0, conditional: bool = False,
+               images: int = 6000, steps: int = 300) -> Path:
+    """The checkpoint of a small DCGAN (width 16, latent 32) trained on Fashion-MNIST once per test
+    session under the session's tmp dir, so every module that needs it shares one copy."""
+    path = tmp_path_factory.getbasetemp() / "gans" / name / "checkpoint.pt"
+    if path.exists():
+        return path
+    try:
+        ds, _ = load_dataset("fashion-mnist", "train")
+    except FileNotFoundError:
+        ds, _ = load_dataset("fashion-mnist", "test")
+    x, y = (t[:images] for t in ds.tensors)
+    cfg = GANConfig(width=16, latent_dim=32, batch_size=32, seed=seed, conditional=conditional)
+    train_gan(x, y, cfg, steps=steps, out_dir=path.parent, progress=False, sample_every=10_000,
+              checkpoint_every=10_000)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ from .square import SquareSearch, square_init
 from .state import Evaluation, OptimizeResult
 from .steps import LBFGSB, Adam, GradientDescent, Momentum, Normalized, RuleContext, Sign, StepRule, steepest
 from .taps import tapped
+from .latent import Latent, Latents
+from .clipping import StochasticClip, stochastic_clip
 
 __all__ = [
     "APGD", "FABStep", "RuleContext", "SquareSearch", "apgd_checkpoints", "square_init",
@@ -21,4 +23,5 @@ __all__ = [
     "TanhBox", "frozen", "lp_norm", "optimize", "parse_norm", "search_penalty", "steepest", "tapped",
     "uniform_in_ball",
     "Fourier",
+    "Latent", "Latents", "StochasticClip", "stochastic_clip",
 ]

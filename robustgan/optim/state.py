@@ -27,6 +27,7 @@ class Evaluation:
     samples: Tensor  # row -> sample index
     target: Optional[Tensor] = None  # per-row label or target class
     features: Dict[str, Tensor] = field(default_factory=dict)
+    variable: Optional[Tensor] = None  # the optimisation variable of the rows (e.g. a generator's latent)
 
 
 @dataclass
@@ -40,6 +41,7 @@ class OptimizeResult:
     steps: Tensor
     trace: List[float]  # mean objective of the active rows at each step
     evaluations: int = 0  # forward passes per row, summed over rows
+    variable: Optional[Tensor] = None  # the kept variable per sample, for parametrisations with keep_variable
 
 
 def _looks_like_probabilities(logits: Tensor) -> bool:
@@ -80,6 +82,9 @@ class RunState:
         rows = samples.shape[0]
         device = origin.device
         self.best_x: Optional[Tensor] = None
+        # a parametrisation whose variable is worth returning (a generator's latent) sets keep_variable
+        self.keep_variable = bool(getattr(parametrization, "keep_variable", False))
+        self.best_w: Optional[Tensor] = None
         self.best_loss = torch.full((rows,), float("inf"), device=device)
         self.best_score = torch.full((rows,), float("inf"), device=device)
         self.best_success = torch.zeros(rows, dtype=torch.bool, device=device)
@@ -88,7 +93,10 @@ class RunState:
 
     def evaluate(self, w: Tensor, rows: Optional[Tensor]) -> tuple:
         """Forward the rows' variables; returns (evaluation, per-row loss). Differentiable in ``w``."""
-        x = self.param.to_input(w)
+        samples = _take(self.samples, rows)
+        # a parametrisation whose map depends on the sample (one generator per sample) reads the rows' samples
+        per_sample = getattr(self.param, "to_input_for", None)
+        x = self.param.to_input(w) if per_sample is None else per_sample(w, samples)
         seen = x if self.transform is None else self.transform(x)  # what the model sees (e.g. jittered)
         if self.layers:
             with tapped(self.model, self.layers) as feats:
@@ -104,10 +112,9 @@ class RunState:
                     "Attack the logits (remove the final softmax) or the gradients will be weak.",
                     stacklevel=4,
                 )
-        samples = _take(self.samples, rows)
         ev = Evaluation(
             x=x, logits=logits, origin=_take(self.origin_rows, rows), samples=samples,
-            target=_take(self.target, rows), features=features,
+            target=_take(self.target, rows), features=features, variable=w,
         )
         loss = self.objective(ev)
         if loss.dim() != 1 or loss.shape[0] != w.shape[0]:
@@ -123,7 +130,10 @@ class RunState:
         succ = None if self.success_fn is None else self.success_fn(ev).detach().bool()
         if self.best_x is None:
             self.best_x = torch.empty((self.samples.shape[0], *ev.x.shape[1:]), device=ev.x.device, dtype=ev.x.dtype)
-            self.best_x.copy_(self.origin_rows)
+            if self.best_x.shape == self.origin_rows.shape:
+                self.best_x.copy_(self.origin_rows)
+            else:  # origin lives in the variable's space (a ball around a latent z0): nothing to copy
+                self.best_x.zero_()
         b_score, b_succ = _take(self.best_score, rows), _take(self.best_success, rows)
         if self.keep == "last":
             better = torch.ones_like(score, dtype=torch.bool)
@@ -134,6 +144,11 @@ class RunState:
         idx = torch.arange(score.shape[0], device=score.device) if rows is None else rows
         idx = idx[better]
         self.best_x[idx] = ev.x.detach()[better]
+        if self.keep_variable and ev.variable is not None:
+            if self.best_w is None:
+                self.best_w = torch.zeros((self.samples.shape[0], *ev.variable.shape[1:]),
+                                          device=ev.variable.device, dtype=ev.variable.dtype)
+            self.best_w[idx] = ev.variable.detach()[better]
         self.best_loss[idx] = loss[better]
         self.best_score[idx] = score[better]
         if succ is not None:
@@ -158,4 +173,5 @@ class RunState:
             steps=steps,
             trace=trace,
             evaluations=self.evaluations,
+            variable=self.best_w[row] if self.best_w is not None else None,
         )

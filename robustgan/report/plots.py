@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Union
 
 import matplotlib
 
@@ -10,6 +10,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from torch import Tensor  # noqa: E402
+
+
+def save_figure(fig, path: Union[str, Path], dpi: int = 120) -> Path:
+    """Lay out, write (making the folder) and close a figure: closing keeps long jobs' memory flat."""
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
 
 
 def plot_accuracy_curves(curves: Dict[str, Dict[str, Sequence[float]]], path: Path, title: str = "") -> Path:
@@ -28,10 +38,7 @@ def plot_accuracy_curves(curves: Dict[str, Dict[str, Sequence[float]]], path: Pa
         ax.set_title(f"{norm} threat model")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_adversarial_grid(clean: Tensor, adversarial: Tensor, labels: Sequence[str], preds: Sequence[str],
@@ -58,7 +65,4 @@ def plot_adversarial_grid(clean: Tensor, adversarial: Tensor, labels: Sequence[s
         axes[r, 0].text(-0.15, 0.5, name, transform=axes[r, 0].transAxes, rotation=90, va="center", ha="right", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

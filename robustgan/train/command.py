@@ -22,8 +22,9 @@ def register(sub) -> None:
     p.add_argument("--train-subset", type=int, default=None, help="train on the first N training images")
     p.add_argument("--test-subset", type=int, default=None, help="measure on the first N test images")
     a = p.add_argument_group("adversarial training")
-    a.add_argument("--adversarial", choices=["pgd", "fgsm-rs", "trades"], default=None,
-                   help="PGD-AT (Madry 2018), fast FGSM with random start (Wong 2020) or TRADES (Zhang 2019)")
+    a.add_argument("--adversarial", choices=["pgd", "fgsm-rs", "trades", "latent"], default=None,
+                   help="PGD-AT (Madry 2018), fast FGSM with random start (Wong 2020), TRADES (Zhang 2019), "
+                        "or latent: a conditional GAN's latent adversarial examples mixed with PGD ones (Song 2018)")
     a.add_argument("--eps", type=number, default=0.1, help="radius of the inner attack (fractions like 8/255 allowed)")
     a.add_argument("--norm", choices=["linf", "l2"], default="linf")
     a.add_argument("--attack-steps", type=int, default=None, help="inner steps (default 7; fgsm-rs: 1)")
@@ -31,6 +32,13 @@ def register(sub) -> None:
     a.add_argument("--beta", type=float, default=6.0, help="TRADES weight of the KL term")
     a.add_argument("--robust-eval", type=int, default=None, metavar="N",
                    help="PGD-20 accuracy on N test images at the end (default 1000 when --adversarial, else 0)")
+    g = p.add_argument_group("generative adversarial training (--adversarial latent)")
+    g.add_argument("--latent-generator", type=Path, default=None, help="class-conditional GAN checkpoint")
+    g.add_argument("--latent-eps", type=float, default=0.5, help="L∞ radius around z₀ in latent space")
+    g.add_argument("--latent-share", type=float, default=0.25, help="share of each batch: latent adversarial examples")
+    g.add_argument("--pixel-share", type=float, default=0.1, help="share of each batch: PGD examples (ε = --eps)")
+    g.add_argument("--latent-judge", default=None,
+                   help="classifier checkpoint (or 'default') that must still see class y in G(z, y)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(run=run)
 
@@ -41,15 +49,38 @@ def run(args) -> None:
     from .job import train_job
     from .trainer import TrainConfig
 
-    adv = None
-    if args.adversarial is not None:
+    adv, perturb = None, None
+    if args.adversarial == "latent":
+        perturb = _latent_mix(args)
+    elif args.adversarial is not None:
         adv = AdversarialConfig(method=args.adversarial, eps=args.eps, norm=args.norm, steps=args.attack_steps,
                                 step_size=args.step_size, beta=args.beta)
-    robust_eval = args.robust_eval if args.robust_eval is not None else (1000 if adv is not None else 0)
+    robust_eval = args.robust_eval if args.robust_eval is not None else (1000 if args.adversarial else 0)
     result = train_job(args.out, arch=args.arch, dataset=args.dataset, data_dir=args.data_dir,
                        config=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                                           adversarial=adv),
                        resume=args.resume, device=args.device, progress=not args.quiet,
-                       train_subset=args.train_subset, test_subset=args.test_subset, robust_eval=robust_eval)
+                       train_subset=args.train_subset, test_subset=args.test_subset, robust_eval=robust_eval,
+                       perturb=perturb)
     if is_main_process():
         print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2))
+
+
+def _latent_mix(args):
+    """The batch maker of ``--adversarial latent``: latent adversarial examples of a conditional GAN
+    plus PGD examples, the rest of each batch clean."""
+    from ..gan import load_generator
+    from ..gan.latent_attack import LatentPixelMix
+
+    if args.latent_generator is None:
+        raise ValueError("--adversarial latent needs --latent-generator (a class-conditional GAN checkpoint)")
+    judge = None
+    if args.latent_judge:
+        from ..models import load_classifier
+        from ..models.default import default_checkpoint_path
+
+        judge = load_classifier(default_checkpoint_path() if args.latent_judge == "default" else args.latent_judge,
+                                device=args.device)
+    return LatentPixelMix(load_generator(args.latent_generator, device=args.device), latent=args.latent_share,
+                          pixel=args.pixel_share, latent_eps=args.latent_eps, pixel_eps=args.eps,
+                          pixel_steps=args.attack_steps or 7, norm=args.norm, judge=judge, seed=args.seed)

@@ -57,7 +57,7 @@ def robust_accuracy(model, dataset: Dataset, eps: float, *, norm: str = "linf", 
 def train_job(out: Path, *, arch: str = "small-cnn", dataset: str = "fashion-mnist", data_dir: Optional[str] = None,
               config: TrainConfig = TrainConfig(), resume: bool = False, device: str = "cpu",
               progress: bool = True, train_subset: Optional[int] = None, test_subset: Optional[int] = None,
-              robust_eval: int = 0, robust_eval_steps: int = 20) -> Dict[str, Any]:
+              robust_eval: int = 0, robust_eval_steps: int = 20, perturb: Optional[Any] = None) -> Dict[str, Any]:
     """Train, then (rank 0 only) measure clean — and with ``robust_eval`` > 0, PGD — test accuracy and save.
 
     The robust evaluation uses ``config.adversarial``'s ε and norm (ε = 0.1, L∞ for a standard model).
@@ -69,7 +69,7 @@ def train_job(out: Path, *, arch: str = "small-cnn", dataset: str = "fashion-mni
     model, arch_kwargs = new_classifier(arch, info, dataset, config.seed)
     history = train_classifier(model, train_set, config, test_set=test_set,
                                checkpoint=out.with_suffix(".train.pt"), resume=resume, device=device,
-                               progress=progress)
+                               progress=progress, perturb=perturb)
     adv = config.adversarial
     meta = {"dataset": dataset, "epochs": config.epochs, "seed": config.seed,
             "batch_size": config.batch_size, "lr": config.lr, "classes": list(info.classes),
@@ -77,6 +77,8 @@ def train_job(out: Path, *, arch: str = "small-cnn", dataset: str = "fashion-mni
             "adversarial": None if adv is None else {**adv.__dict__, "steps": adv.inner_steps,
                                                      "step_size": adv.inner_step_size},
             "world_size": distributed.world_size()}
+    if perturb is not None:  # e.g. the latent / pixel mix of generative adversarial training
+        meta["perturb"] = {k: v for k, v in vars(perturb).items() if isinstance(v, (int, float, str))}
     if not distributed.is_main_process():
         return {"checkpoint": None, "history": history.epochs, **meta}
     device = device if not str(device).startswith("cuda") else str(next(model.parameters()).device)

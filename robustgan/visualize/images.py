@@ -90,6 +90,8 @@ def save_grid(images: Union[Tensor, Sequence[Tensor]], path: Union[str, os.PathL
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..report.plots import save_figure
+
     items = list(images) if not isinstance(images, Tensor) else list(images.unbind(0))
     if not items:
         raise ValueError("no images to draw")
@@ -109,12 +111,7 @@ def save_grid(images: Union[Tensor, Sequence[Tensor]], path: Union[str, os.PathL
             ax.set_title(titles[i], fontsize=7)
     if suptitle:
         fig.suptitle(suptitle, fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def save_image(x: Tensor, path: Union[str, os.PathLike]) -> Path:

@@ -1,0 +1,242 @@
+"""``robustgan invert`` (find the latents of images) and ``robustgan attribute`` (which generator made them)."""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import List, Optional
+
+from ...cli_types import names
+
+
+def register(sub) -> None:
+    _invert_parser(sub)
+    _attribute_parser(sub)
+
+
+def _inversion_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--generator", dest="generators", type=Path, action="append", required=True,
+                   help="GAN checkpoint (robustgan gan train); repeat for several generators")
+    p.add_argument("--no-ema", action="store_true", help="use the trained weights even if EMA weights exist")
+    p.add_argument("--restarts", type=int, default=4, help="random starts per (generator, image); the best is kept")
+    p.add_argument("--steps", type=int, default=300, help="Adam steps on z")
+    p.add_argument("--lr", type=float, default=0.2, help="Adam step size on z")
+    p.add_argument("--clip", type=float, default=None,
+                   help="stochastic clipping: re-draw z coordinates leaving [−CLIP, CLIP] uniformly (default: off)")
+    p.add_argument("--feature-weight", type=float, default=0.0,
+                   help="add λ·‖Φ(G(z)) − Φ(x)‖²/‖Φ(x)‖², Φ = the shipped classifier's penultimate layer")
+    p.add_argument("--chunk", type=int, default=None, help="images per batched run (default: all at once)")
+    p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, cifar10 or folder:<path>")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--split", default="test", choices=("train", "test"))
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--quiet", action="store_true")
+
+
+def _invert_parser(sub) -> None:
+    p = sub.add_parser("invert", help="GAN inversion: the latent z with G(z) closest to each image (Creswell & Bharath 2016)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _inversion_args(p)
+    p.add_argument("--images", type=Path, default=None,
+                   help="a .pt (tensor, or dict with 'images') or .npz ('images' or 'x') file of images; "
+                        "default: dataset images")
+    p.add_argument("-n", "--num", type=int, default=16, help="images from the dataset (or from --from-generator)")
+    p.add_argument("--offset", type=int, default=0, help="first dataset image to use")
+    p.add_argument("--from-generator", type=Path, default=None,
+                   help="invert samples of this GAN checkpoint instead (their true latents are saved too)")
+    p.add_argument("--out", type=Path, default=Path("robustgan-invert"))
+    p.set_defaults(run=run_invert)
+
+
+def _attribute_parser(sub) -> None:
+    p = sub.add_parser("attribute", help="provenance: which of K generators made an image, or none of them",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _inversion_args(p)
+    p.add_argument("--names", type=names, default=None, help="comma-separated generator names (default: G0, G1, …)")
+    p.add_argument("--num-generated", type=int, default=100, help="fresh samples of each generator to attribute")
+    p.add_argument("--num-real", type=int, default=200, help="real test images to attribute (truth: none)")
+    p.add_argument("--num-calibration", type=int, default=200,
+                   help="held-out real images (after the test ones) that set the threshold")
+    p.add_argument("--fpr", type=float, default=0.05, help="false-positive rate the threshold is calibrated for")
+    p.add_argument("--images", type=Path, default=None,
+                   help="attribute the images of this file instead of the evaluation set (decisions only)")
+    p.add_argument("--threshold", type=float, default=None, help="with --images: use this threshold, no calibration")
+    p.add_argument("--out", type=Path, default=Path("robustgan-attribute"))
+    p.set_defaults(run=run_attribute)
+
+
+def load_image_file(path: Path):
+    """Images from a .pt or .npz file as float (N, C, H, W) in [0, 1]; uint8 is divided by 255."""
+    import numpy as np
+    import torch
+
+    from ...models.checkpoint import safe_load
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image file not found: {path}")
+    if path.suffix == ".npz":
+        with np.load(path) as data:
+            key = next((k for k in ("images", "x") if k in data), None)
+            if key is None:
+                raise ValueError(f"{path}: expected an array named 'images' or 'x', found {sorted(data)}")
+            x = torch.from_numpy(data[key])
+    elif path.suffix == ".pt":
+        obj = safe_load(path)
+        x = obj.get("images") if isinstance(obj, dict) else obj
+        if not isinstance(x, torch.Tensor):
+            raise ValueError(f"{path}: expected a tensor or a dict with a tensor 'images'")
+    else:
+        raise ValueError(f"{path}: images must be a .pt or .npz file")
+    if x.dtype == torch.uint8:
+        x = x.float() / 255
+    if x.dim() == 3:
+        x = x[:, None]
+    return x.float()
+
+
+def _dataset_images(args, start: int, n: int):
+    from ..command import load_images
+
+    if start < 0 or n <= 0:
+        raise ValueError(f"need a positive number of images from a non-negative offset, got {n} from {start}")
+    x, _, _ = load_images(args.dataset, args.split, args.data_dir, start + n)
+    if x.shape[0] < start + n:
+        raise ValueError(f"the {args.split} split has {x.shape[0]} images, fewer than {start + n} requested")
+    return x[start:start + n]
+
+
+def _setup(args):
+    import torch
+
+    from ..build import load_generator
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    gens = [load_generator(p, ema=not args.no_ema, device=args.device) for p in args.generators]
+    kwargs = dict(restarts=args.restarts, steps=args.steps, lr=args.lr, clip=args.clip, chunk=args.chunk,
+                  progress=not args.quiet)
+    if args.feature_weight:
+        from ...gan.metrics import DEFAULT_LAYER
+        from ...models import load_classifier
+        from ...models.default import default_checkpoint_path
+
+        kwargs.update(feature_model=load_classifier(default_checkpoint_path(), device=args.device),
+                      feature_layer=DEFAULT_LAYER, feature_weight=args.feature_weight)
+    return gens, kwargs
+
+
+def _settings(args) -> dict:
+    return {k: (str(v) if isinstance(v, Path) else [str(p) for p in v] if k == "generators" else v)
+            for k, v in vars(args).items() if k != "run" and not callable(v)}
+
+
+def run_invert(args) -> None:
+    import torch
+
+    from ...models.checkpoint import atomic_save
+    from ..grid import save_grid
+    from ..metrics import generate
+    from .invert import invert
+    from .plots import reconstruction_rows
+
+    gens, kwargs = _setup(args)
+    true_z = None
+    if args.from_generator is not None:
+        from ..build import load_generator
+
+        source = load_generator(args.from_generator, ema=not args.no_ema, device=args.device)
+        gen = torch.Generator().manual_seed(args.seed + 1)
+        true_z = source.sample_latent(args.num, gen, device=torch.device("cpu"))
+        images = generate(source, args.num, seed=args.seed + 1)
+    elif args.images is not None:
+        images = load_image_file(args.images)
+    else:
+        images = _dataset_images(args, args.offset, args.num)
+    t0 = time.perf_counter()
+    res = invert(gens, images.to(args.device), seed=args.seed, **kwargs)
+    seconds = time.perf_counter() - t0
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_save({"latents": res.latents.cpu(), "residuals": res.residuals.cpu(), "images": images.cpu(),
+                 "true_latents": true_z, "generators": [str(p) for p in args.generators]}, args.out / "inversion.pt")
+    save_grid(reconstruction_rows(images, res.reconstructions), args.out / "reconstructions.png", nrow=images.shape[0])
+    summary = {"images": images.shape[0], "generators": [str(p) for p in args.generators], "seconds": round(seconds, 2),
+               "redrawn": res.redrawn, "best_generator": res.best.tolist(), "residuals": res.residuals.tolist(),
+               "settings": _settings(args)}
+    if true_z is not None:
+        k = len(gens)
+        err = [(res.latents[i].cpu()[:, :true_z.shape[1]] - true_z).norm(dim=1) / true_z.norm(dim=1) for i in range(k)]
+        summary["latent_relative_error"] = [e.tolist() for e in err]
+    (args.out / "inversion.json").write_text(json.dumps(summary, indent=2))
+    if not args.quiet:
+        print(json.dumps({"out": str(args.out), "seconds": summary["seconds"],
+                          "median_residual": res.residuals.median(dim=1).values.tolist()}, indent=2))
+
+
+def run_attribute(args) -> None:
+    import torch
+
+    from ..grid import save_grid
+    from .attribute import NONE, calibrate_threshold, decide
+    from .invert import invert
+    from .plots import plot_confusion, plot_roc, reconstruction_rows
+    from .provenance import attribution_experiment
+
+    if not 0 <= args.fpr < 1:
+        raise ValueError(f"--fpr must be in [0, 1), got {args.fpr}")
+    gens, kwargs = _setup(args)
+    labels: List[str] = args.names or [f"G{i}" for i in range(len(gens))]
+    if len(labels) != len(gens):
+        raise ValueError(f"{len(gens)} generators but {len(labels)} names")
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.images is not None:
+        images = load_image_file(args.images)
+        threshold: Optional[float] = args.threshold
+        if threshold is None:
+            held_out = _dataset_images(args, 0, args.num_calibration)
+            threshold = calibrate_threshold(invert(gens, held_out, seed=args.seed + 1, **kwargs).residuals.min(0).values.cpu(), args.fpr)
+        res = invert(gens, images.to(args.device), seed=args.seed, **kwargs)
+        att = decide(res.residuals.cpu(), threshold)
+        decisions = ["none" if int(d) == NONE else labels[int(d)] for d in att.decision]
+        report = {"threshold": threshold, "decisions": decisions, "residuals": att.residuals.T.tolist(),
+                  "generators": labels, "settings": _settings(args)}
+        (args.out / "report.json").write_text(json.dumps(report, indent=2))
+        if not args.quiet:
+            print(json.dumps({"out": str(args.out), "threshold": threshold, "decisions": decisions}, indent=2))
+        return
+    real = _dataset_images(args, 0, args.num_real) if args.num_real else torch.zeros(0, 1, 28, 28)
+    calibration = _dataset_images(args, args.num_real, args.num_calibration)
+    run = attribution_experiment(gens, real, calibration, names=labels, num_generated=args.num_generated,
+                                 fpr=args.fpr, seed=args.seed, **kwargs)
+    report = dict(run.report)
+    report["settings"] = _settings(args)
+    report["command"] = "robustgan attribute " + " ".join(_argv_of(args))
+    rocs = report.pop("roc")
+    (args.out / "report.json").write_text(json.dumps({**report, "roc": rocs}, indent=2))
+    plot_roc(rocs, args.out / "roc.png")
+    plot_confusion(report["confusion"]["matrix"], report["confusion"]["labels"], args.out / "confusion.png")
+    show = torch.cat([(run.truth == i).nonzero().squeeze(1)[:4] for i in [*range(len(gens)), NONE]])
+    save_grid(reconstruction_rows(run.images[show], run.inversion.reconstructions[:, show]),
+              args.out / "reconstructions.png", nrow=show.numel())
+    if not args.quiet:
+        keys = ("accuracy_generated", "real_labelled_none", "threshold", "calibration_fpr", "auc")
+        print(json.dumps({"out": str(args.out), **{k: report.get(k) for k in keys},
+                          "seconds": report["inversion"]["seconds"]}, indent=2))
+
+
+def _argv_of(args) -> List[str]:
+    """The options that reproduce this run, for the report."""
+    out: List[str] = []
+    for g in args.generators:
+        out += ["--generator", str(g)]
+    for key in ("names", "num_generated", "num_real", "num_calibration", "fpr", "restarts", "steps", "lr", "clip",
+                "feature_weight", "seed", "dataset", "split"):
+        v = getattr(args, key, None)
+        if v is None or v is False:
+            continue
+        v = ",".join(v) if isinstance(v, list) else v
+        out += [f"--{key.replace('_', '-')}", str(v)]
+    return out

@@ -1,0 +1,184 @@
+"""GAN inversion (Creswell & Bharath 2016): z* = argmin_z ‖G(z) − x‖² (+ λ·feature term), by Adam.
+
+A recipe over :func:`robustgan.optim.optimize` with the latent as the parametrisation
+(:class:`~robustgan.optim.latent.Latents`): restarts × generators × images are the rows of one
+batch, the best restart per (generator, image) is kept, and stochastic clipping (Lipton &
+Tripathi 2017) re-draws latent coordinates that leave ``[−clip, clip]``.
+
+Sample ``s = k·M + m`` of the run is image ``m`` under generator ``k``; restart ``r`` of it is row
+``r·K·M + s``. Restart ``r``'s starting latents and clipping draws depend only on ``seed`` and
+``r``, so a run with more restarts contains the runs with fewer: the best residual never rises.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Union
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from ...objectives import Distance, FeatureMatch, Objective
+from ...optim import Adam, optimize
+from ...optim.clipping import StochasticClip
+from ...optim.freeze import frozen
+from ...optim.latent import Latents
+
+Generators = Union[nn.Module, Sequence[nn.Module]]
+
+
+@dataclass
+class InversionResult:
+    """Per generator k and image m: the kept latent, its reconstruction and its residual.
+
+    ``residuals`` is the mean squared pixel error ‖G(z*) − x‖²/P (P pixels per image), whatever
+    the objective (a feature term only guides the search); ``loss`` is the objective's value.
+    """
+
+    latents: Tensor          # (K, M, D)
+    reconstructions: Tensor  # (K, M, C, H, W)
+    residuals: Tensor        # (K, M)
+    loss: Tensor             # (K, M)
+    steps: int
+    restarts: int
+    redrawn: int             # latent coordinates re-drawn by stochastic clipping, over all rows and steps
+
+    @property
+    def best(self) -> Tensor:
+        """Index of the generator with the smallest residual, per image (M,)."""
+        return self.residuals.argmin(dim=0)
+
+
+def as_generator_list(generators: Generators) -> List[nn.Module]:
+    gens = [generators] if isinstance(generators, nn.Module) else list(generators)
+    if not gens or not all(isinstance(g, nn.Module) for g in gens):
+        raise TypeError("generators must be a generator module or a non-empty sequence of them")
+    return gens
+
+
+def check_images(images: Tensor) -> None:
+    if not isinstance(images, Tensor):
+        raise TypeError(f"images must be a tensor, got {type(images).__name__}")
+    if images.dim() != 4 or not images.is_floating_point():
+        raise ValueError(f"images must be float (M, C, H, W), got {images.dtype} of shape {tuple(images.shape)}")
+    if images.shape[0] == 0:
+        raise ValueError("images is empty")
+    if not torch.isfinite(images).all():
+        raise ValueError("images contain NaN or inf")
+    lo, hi = float(images.min()), float(images.max())
+    if lo < 0 or hi > 1:
+        raise ValueError(f"pixels must be in [0, 1], got range [{lo:.3g}, {hi:.3g}]")
+
+
+class PixelMSE(Objective):
+    """‖x − origin‖² / P per row: the reconstruction error of an inversion, per pixel."""
+
+    def __call__(self, ev) -> Tensor:
+        return Distance(2, squared=True)(ev) / ev.x[0].numel()
+
+    def __repr__(self) -> str:
+        return "‖G(z) − x‖²/P"
+
+
+def _starts(n: int, restarts: int, dim: int, clip: Optional[float], seed: int, device: torch.device) -> Tensor:
+    """Restart blocks drawn one after another from N(0, I) (clipped coordinates re-drawn in the box):
+    block r is the same whatever the number of restarts."""
+    gen = torch.Generator().manual_seed(seed)
+    blocks = []
+    for _ in range(restarts):
+        z = torch.randn(n, dim, generator=gen)
+        if clip is not None:
+            fresh = (torch.rand(n, dim, generator=gen) * 2 - 1) * clip
+            z = torch.where(z.abs() > clip, fresh, z)
+        blocks.append(z)
+    return torch.cat(blocks).to(device)
+
+
+def invert(
+    generators: Generators,
+    images: Tensor,
+    *,
+    restarts: int = 4,
+    steps: int = 300,
+    lr: float = 0.2,
+    clip: Optional[float] = None,
+    feature_model: Optional[nn.Module] = None,
+    feature_layer: Optional[str] = None,
+    feature_weight: float = 0.0,
+    seed: int = 0,
+    chunk: Optional[int] = None,
+    progress: bool = False,
+) -> InversionResult:
+    """Invert every image under every generator in one batched optimisation (per chunk of images).
+
+    Args:
+        generators: one unconditional generator or K of them (same image shape; latent sizes may
+            differ: the variable has the largest size and each generator reads its first entries).
+        images: (M, C, H, W) in [0, 1].
+        restarts: random starts per (generator, image); the best is kept.
+        steps, lr: Adam steps and step size on z.
+        clip: stochastic clipping box ``[−clip, clip]`` for z (Lipton & Tripathi: 1, for a U(−1, 1)
+            prior); None = off, the default, since the generators here draw z from N(0, I).
+        feature_model, feature_layer, feature_weight: optional extra term
+            λ·‖Φ(G(z)) − Φ(x)‖²/‖Φ(x)‖² at a named layer of a (frozen) network.
+        seed: starting latents and clipping draws.
+        chunk: images per batched run (default: all); rows per run = restarts · K · chunk.
+    """
+    gens = as_generator_list(generators)
+    check_images(images)
+    if restarts < 1 or steps < 0:
+        raise ValueError(f"restarts must be >= 1 and steps >= 0, got restarts={restarts}, steps={steps}")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    if clip is not None and not clip > 0:
+        raise ValueError(f"clip must be positive or None, got {clip}")
+    if feature_weight < 0 or (feature_weight > 0 and feature_model is None):
+        raise ValueError("a feature term needs feature_weight > 0 and a feature_model")
+    chunk = images.shape[0] if chunk is None else int(chunk)
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
+    device = next(gens[0].parameters()).device
+    m = images.shape[0]
+    parts = []
+    bar = tqdm(total=m, desc="invert", disable=not progress, unit="img")
+    for start in range(0, m, chunk):
+        x = images[start:start + chunk].to(device)
+        parts.append(_invert_chunk(gens, x, restarts, steps, lr, clip, feature_model, feature_layer, feature_weight,
+                                   seed + start, progress))
+        bar.update(x.shape[0])
+    bar.close()
+    latents = torch.cat([p[0] for p in parts], dim=1)
+    recon = torch.cat([p[1] for p in parts], dim=1)
+    loss = torch.cat([p[2] for p in parts], dim=1)
+    residuals = (recon - images.to(recon.device)[None]).flatten(2).pow(2).mean(dim=2)
+    return InversionResult(latents, recon, residuals, loss, steps, restarts, sum(p[3] for p in parts))
+
+
+def _invert_chunk(gens, x, restarts, steps, lr, clip, feature_model, feature_layer, feature_weight, seed, progress):
+    k, m = len(gens), x.shape[0]
+    assignment = torch.arange(k, device=x.device).repeat_interleave(m)
+    param = Latents(gens, assignment)
+    origin = x.repeat(k, 1, 1, 1)
+    objective: Objective = PixelMSE()
+    model: nn.Module = nn.Identity()
+    if feature_weight > 0:
+        model = feature_model
+        with torch.no_grad(), frozen([feature_model]):
+            from ...optim.taps import tapped
+
+            with tapped(feature_model, [feature_layer] if feature_layer else []) as feats:
+                out = feature_model(x)
+            target = feats[feature_layer] if feature_layer else out
+        objective = objective + feature_weight * FeatureMatch(feature_layer, target.repeat(k, *([1] * (target.dim() - 1))))
+    n = k * m
+    z0 = _starts(n, restarts, param.latent_dim, clip, seed, x.device)
+    rule = Adam(lr)
+    if clip is not None:
+        rule = StochasticClip(rule, -clip, clip, seed=seed)
+    res = optimize(
+        model, z0[:n], objective, step=rule, steps=steps, origin=origin, parametrization=param,
+        restarts=restarts, init=lambda _o, _r, _g: z0, progress=progress, desc="invert",
+    )
+    redrawn = rule.redrawn if isinstance(rule, StochasticClip) else 0
+    d = param.latent_dim
+    return (res.variable.reshape(k, m, d), res.x.reshape(k, m, *x.shape[1:]), res.loss.reshape(k, m), redrawn)
