@@ -35,6 +35,7 @@ from robustgan.data import load_dataset
 from robustgan.models import Normalized, SmallCNN
 from robustgan.train import AdversarialConfig, TrainConfig, train_classifier
 
+from bench_pgd import hand_written_pgd
 from results import write_section
 
 EPS = 0.1
@@ -63,13 +64,7 @@ def hand_written_pgd_at_epoch(model, dataset, *, batch_size: int, steps: int, ep
         if freeze:
             for p in params:
                 p.requires_grad_(False)
-        x_adv = (x + (torch.rand(x.shape, generator=gen) * 2 - 1) * eps).clamp(0, 1)
-        for _ in range(steps):
-            x_adv.requires_grad_(True)
-            loss = F.cross_entropy(model(x_adv), y)
-            (grad,) = torch.autograd.grad(loss, [x_adv])
-            x_adv = x_adv.detach() + alpha * grad.sign()
-            x_adv = torch.min(torch.max(x_adv, x - eps), x + eps).clamp(0, 1)
+        x_adv = hand_written_pgd(model, x, y, eps=eps, alpha=alpha, steps=steps, generator=gen)
         if freeze:
             for p in params:
                 p.requires_grad_(True)

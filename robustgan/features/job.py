@@ -101,32 +101,22 @@ def craft(model, source: Dataset, out: Path, cfg: CraftConfig, *, num_classes: i
         index = torch.arange(start, stop)
         x, y = gather(source, index)
         y = y.long()
-        out_x, out_y, extras = [], [], {"index": index, "source_label": y}
+        extras = {"index": index, "source_label": y}
         if cfg.inversion:  # a start image other than the original, from the whole pool
             start_index = (index + torch.randint(1, len(source), index.shape, generator=gen)) % len(source)
             extras["start_index"] = start_index
             x0, _ = gather(source, start_index)
-            losses = []
-            for b in range(0, len(index), cfg.batch_size):
-                sl = slice(b, b + cfg.batch_size)
-                xb, loss = invert_features(model, x[sl].to(device), x0[sl].to(device), layer=params["layer"],
-                                           steps=params["steps"], step_size=params["step_size"])
-                out_x.append(xb.cpu())
-                losses.append(loss.cpu())
-            extras["feature_loss"] = torch.cat(losses)
-            out_y = [y]
+            xs, extras["feature_loss"] = _in_batches(len(index), cfg.batch_size, lambda sl: invert_features(
+                model, x[sl].to(device), x0[sl].to(device), layer=params["layer"], steps=params["steps"],
+                step_size=params["step_size"]))
+            labels = y
         else:
             target = choose_targets(y, cfg.kind, num_classes, gen)
-            hits = []
-            for b in range(0, len(index), cfg.batch_size):
-                sl = slice(b, b + cfg.batch_size)
-                xb, ok = targeted_l2(model, x[sl].to(device), target[sl].to(device), eps=params["eps"],
-                                     steps=params["steps"], step_size=params["step_size"])
-                out_x.append(xb.cpu())
-                hits.append(ok.cpu())
-            extras["target_reached"] = torch.cat(hits)
-            out_y = [target]
-        return {"x": torch.cat(out_x), "y": torch.cat(out_y), **extras}
+            xs, extras["target_reached"] = _in_batches(len(index), cfg.batch_size, lambda sl: targeted_l2(
+                model, x[sl].to(device), target[sl].to(device), eps=params["eps"], steps=params["steps"],
+                step_size=params["step_size"]))
+            labels = target
+        return {"x": xs, "y": labels, **extras}
 
     return write_shards(Path(out), header, make_shard, progress=progress)
 
@@ -148,3 +138,9 @@ def craft_job(kind: str, out: Path, *, checkpoint: Optional[Path] = None, datase
 
 
 __all__ = ["KINDS", "CraftConfig", "craft", "craft_job"]
+
+
+def _in_batches(n: int, size: int, run) -> tuple:
+    """``run(slice)`` over consecutive slices of ``n`` rows, each output concatenated on the CPU."""
+    parts = [tuple(t.cpu() for t in run(slice(b, b + size))) for b in range(0, n, size)]
+    return tuple(torch.cat(column) for column in zip(*parts))
