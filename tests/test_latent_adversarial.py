@@ -155,3 +155,29 @@ def test_train_cli_mixes_latent_adversarial_examples(tmp_path_factory, tmp_path,
     load_classifier(out)
     assert main(["train", "--adversarial", "latent", "--epochs", "1", "--out", str(tmp_path / "x.pt"), "--quiet"]) == 2
     assert not (tmp_path / "x.pt").exists() and "--latent-generator" in capsys.readouterr().err
+
+
+def test_a_resumed_latent_adversarial_run_matches_an_uninterrupted_one(cgen, fmnist, tmp_path):
+    from robustgan.models import build_model
+    from robustgan.train import TrainConfig, train_classifier
+
+    data = torch.utils.data.TensorDataset(fmnist[0][:96], fmnist[1][:96])
+
+    def run(epochs, ckpt, resume=False):
+        torch.manual_seed(0)
+        net = build_model("small-cnn", in_channels=1, num_classes=10)
+        mix = LatentPixelMix(cgen, latent=0.25, pixel=0.25, latent_steps=2, pixel_steps=2, seed=5)
+        train_classifier(net, data, TrainConfig(epochs=epochs, batch_size=32, seed=1), checkpoint=ckpt,
+                         resume=resume, perturb=mix, progress=False)
+        return net
+
+    whole = run(2, tmp_path / "whole.train.pt")
+    run(1, tmp_path / "half.train.pt")
+    resumed = run(2, tmp_path / "half.train.pt", resume=True)
+    for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+    other = LatentPixelMix(cgen, latent=0.5, pixel=0.25, seed=5)
+    with pytest.raises(ValueError, match="mix"):
+        train_classifier(build_model("small-cnn", in_channels=1, num_classes=10), data,
+                         TrainConfig(epochs=3, batch_size=32, seed=1), checkpoint=tmp_path / "half.train.pt",
+                         resume=True, perturb=other, progress=False)

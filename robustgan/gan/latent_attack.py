@@ -172,6 +172,20 @@ class LatentPixelMix:
         self.judge, self.judge_weight = judge, float(judge_weight)
         self.rng = torch.Generator().manual_seed(seed)
 
+    def settings(self) -> dict:
+        return {"latent": self.latent, "pixel": self.pixel, "latent_eps": self.latent_eps,
+                "latent_steps": self.latent_steps, "pixel_eps": self.pixel_eps, "pixel_steps": self.pixel_steps,
+                "norm": self.norm, "judge_weight": self.judge_weight, "judge": self.judge is not None}
+
+    def state_dict(self) -> dict:
+        """What a training checkpoint keeps so that a resumed run draws the same batches."""
+        return {"settings": self.settings(), "rng": self.rng.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["settings"] != self.settings():
+            raise ValueError(f"the checkpoint's latent/pixel mix {state['settings']} differs from {self.settings()}")
+        self.rng.set_state(state["rng"])
+
     def __call__(self, model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
         import attacks
 

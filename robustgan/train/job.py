@@ -78,7 +78,7 @@ def train_job(out: Path, *, arch: str = "small-cnn", dataset: str = "fashion-mni
                                                      "step_size": adv.inner_step_size},
             "world_size": distributed.world_size()}
     if perturb is not None:  # e.g. the latent / pixel mix of generative adversarial training
-        meta["perturb"] = {k: v for k, v in vars(perturb).items() if isinstance(v, (int, float, str))}
+        meta["perturb"] = perturb.settings() if hasattr(perturb, "settings") else type(perturb).__name__
     if not distributed.is_main_process():
         return {"checkpoint": None, "history": history.epochs, **meta}
     device = device if not str(device).startswith("cuda") else str(next(model.parameters()).device)

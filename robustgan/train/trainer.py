@@ -96,7 +96,7 @@ def _loader(train_set: Dataset, config: TrainConfig, epoch: int, ctx: distribute
 
 
 def _restore(checkpoint: Path, config: TrainConfig, model: nn.Module, opt, device: str,
-             ctx: distributed.DistContext) -> tuple:
+             ctx: distributed.DistContext, perturb: Optional[Perturb] = None) -> tuple:
     state = safe_load(checkpoint, map_location=device)
     saved = state.get("config")
     if saved is not None and saved != config.identity():
@@ -108,6 +108,10 @@ def _restore(checkpoint: Path, config: TrainConfig, model: nn.Module, opt, devic
     ranks = state.get("torch_rng_ranks")
     rng = ranks[ctx.rank] if ranks is not None and len(ranks) == ctx.world else state["torch_rng"]
     torch.set_rng_state(rng)
+    if hasattr(perturb, "load_state_dict"):  # a batch maker with its own random state (e.g. LatentPixelMix)
+        if "perturb" not in state:
+            raise ValueError(f"cannot resume {checkpoint}: it was written without this perturb hook")
+        perturb.load_state_dict(state["perturb"])
     return int(state["epoch"]), list(state["history"])
 
 
@@ -141,7 +145,7 @@ def _train(model, train_set, config, test_set, checkpoint, resume, perturb, devi
     history = TrainHistory()
     start_epoch = 0
     if resume and checkpoint is not None and Path(checkpoint).exists():
-        start_epoch, history.epochs = _restore(Path(checkpoint), config, model, opt, device, ctx)
+        start_epoch, history.epochs = _restore(Path(checkpoint), config, model, opt, device, ctx, perturb)
     elif resume:
         raise FileNotFoundError(f"--resume given but no checkpoint at {checkpoint}")
     else:
@@ -185,7 +189,9 @@ def _train(model, train_set, config, test_set, checkpoint, resume, perturb, devi
         if checkpoint is not None and ctx.is_main:
             atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                          "history": history.epochs, "torch_rng": rng_states[0], "torch_rng_ranks": rng_states,
-                         "config": config.identity()}, checkpoint)
+                         "config": config.identity(),
+                         **({"perturb": perturb.state_dict()} if hasattr(perturb, "state_dict") else {})},
+                        checkpoint)
         ctx.barrier()
     model.eval()
     return history
