@@ -15,6 +15,7 @@ COMMANDS = [
     "robustgan.evaluate.command",
     "robustgan.gan.command",
     "robustgan.gan.inversion.command",
+    "robustgan.gan.defense_command",
     "robustgan.features.command",
     "robustgan.experiment.command",
     "robustgan.visualize.command",

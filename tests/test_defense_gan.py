@@ -72,3 +72,17 @@ def test_defense_leaves_models_as_they_were_and_rejects_bad_input(gen, bn_net, f
         DefenseGAN(bn_net, DCGANGenerator(latent_dim=8, width=4, num_classes=3))
     with pytest.raises(TypeError):
         DefenseGAN("net", gen)
+
+
+def test_defense_gan_command_writes_its_report(tmp_path_factory, tmp_path):
+    import json
+
+    from robustgan.cli import main
+
+    ckpt = cached_generators(tmp_path_factory)[0]
+    out = tmp_path / "dg"
+    assert main(["defense-gan", "--generator", str(ckpt), "-n", "8", "--steps", "20", "--restarts", "2",
+                 "--attack-steps", "3", "--eot", "2", "--out", str(out), "--quiet"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert 0 <= report["robust_accuracy"] <= report["clean_accuracy_defended"] <= 1
+    assert main(["defense-gan", "--generator", str(ckpt), "-n", "0", "--out", str(out), "--quiet"]) == 2

@@ -1,0 +1,54 @@
+"""``robustgan defense-gan``: Defense-GAN's clean and robust accuracy under attacks that see through it."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..cli_types import number
+
+
+def register(sub) -> None:
+    p = sub.add_parser("defense-gan", help="evaluate Defense-GAN (Samangouei et al. 2018) with BPDA and EOT attacks",
+                       description="Classify G(z*) instead of x (z* from L Adam steps and R restarts) and attack "
+                                   "it naively, with BPDA and with BPDA + EOT; writes report.json.")
+    p.add_argument("--generator", type=Path, required=True, help="an unconditional GAN checkpoint")
+    p.add_argument("--classifier", type=Path, default=None, help="default: the shipped Fashion-MNIST CNN")
+    p.add_argument("-n", "--num", type=int, default=100, help="test images")
+    p.add_argument("--eps", type=number, default=0.1)
+    p.add_argument("--norm", choices=["linf", "l2"], default="linf")
+    p.add_argument("--steps", type=int, default=200, help="L: Adam steps of the projection (paper: 200)")
+    p.add_argument("--restarts", type=int, default=10, help="R: random starts of the projection (paper: 10)")
+    p.add_argument("--attack-steps", type=int, default=10, help="PGD steps")
+    p.add_argument("--attack-projection-steps", type=int, default=None, help="L inside the attack (default: L)")
+    p.add_argument("--attack-projection-restarts", type=int, default=None, help="R inside the attack (default: R)")
+    p.add_argument("--eot", type=int, default=4, help="random projections averaged by the EOT attack")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("runs/defense-gan"), help="folder for report.json")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args) -> None:
+    from ..data import load_dataset, take
+    from ..models import load_classifier
+    from ..models.default import default_checkpoint_path
+    from . import load_generator
+    from .defense import evaluate_defense
+
+    for name in ("num", "steps", "restarts", "attack_steps", "eot"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    classifier = load_classifier(args.classifier or default_checkpoint_path())
+    generator = load_generator(args.generator)
+    if getattr(generator, "num_classes", 0):
+        raise ValueError("Defense-GAN projects onto an unconditional generator's range; this one is conditional")
+    x, y = take(load_dataset("fashion-mnist", "test")[0], args.num)
+    report = evaluate_defense(classifier, generator, x, y, eps=args.eps, norm=args.norm, steps=args.steps,
+                              restarts=args.restarts, attack_steps=args.attack_steps,
+                              attack_projection_steps=args.attack_projection_steps,
+                              attack_projection_restarts=args.attack_projection_restarts, eot=args.eot,
+                              seed=args.seed, progress=not args.quiet)
+    report["generator"] = str(args.generator)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
