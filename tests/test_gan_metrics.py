@@ -142,11 +142,12 @@ def test_inception_fid_fails_clearly_without_weights(tmp_path, fmnist):
 def test_inception_fid_runs_torch_fidelity_offline_with_local_weights(tmp_path, fmnist, monkeypatch):
     """The plumbing, with randomly initialised Inception weights standing in for the real file."""
     fe = pytest.importorskip("torch_fidelity.feature_extractor_inceptionv3")
-    with monkeypatch.context() as m:  # build the network once without any download, to get its keys
-        m.setattr(fe, "load_state_dict_from_url", lambda *a, **k: {})
+    empty = tmp_path / "empty.pth"
+    torch.save({}, empty)
+    with monkeypatch.context() as m:  # build the network from a local (empty) file to get its keys
         m.setattr(fe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd, *a, **k: None)
         torch.manual_seed(0)
-        net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+        net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty))
     path = tmp_path / "inception.pth"
     torch.save(net.state_dict(), path)  # PyTorch's default random initialisation
     x, _ = fmnist

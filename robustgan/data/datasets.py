@@ -20,25 +20,25 @@ class DataInfo:
     source: str
 
 
-def load_dataset(name: str = "fashion-mnist", split: str = "test", root: Optional[os.PathLike] = None,
-                 download: bool = False) -> tuple:
-    """Return ``(dataset, DataInfo)``; images are float tensors in [0, 1].
+def load_dataset(name: str = "fashion-mnist", split: str = "test", root: Optional[os.PathLike] = None) -> tuple:
+    """Return ``(dataset, DataInfo)``; images are float tensors in [0, 1]. Local files only: nothing
+    is downloaded, so the same call works offline.
 
     ``name``: 'fashion-mnist', 'cifar10', or 'folder:<path>' (an ImageFolder tree, one sub-folder per class).
     """
     if name == "fashion-mnist":
-        ds = fm.fashion_mnist(split, root, download)
+        ds = fm.fashion_mnist(split, root)
         source = "embedded sample" if len(ds) == 1000 and split == "test" and not _has_full(root) else "IDX files"
         return ds, DataInfo(name, fm.CLASSES, 1, 28, source)
     if name == "cifar10":
         from torchvision import datasets, transforms
 
         try:
-            ds = datasets.CIFAR10(str(root or "."), train=split == "train", download=download,
+            ds = datasets.CIFAR10(str(root or "."), train=split == "train", download=False,
                                   transform=transforms.ToTensor())
         except RuntimeError as exc:
             raise FileNotFoundError(f"CIFAR-10 not found under {root or '.'}: pass --data-dir with the "
-                                    f"extracted cifar-10-batches-py, or download=True ({exc})") from None
+                                    f"extracted cifar-10-batches-py ({exc})") from None
         return ds, DataInfo(name, tuple(ds.classes), 3, 32, "torchvision")
     if name.startswith("folder:"):
         from torchvision import datasets, transforms

@@ -20,8 +20,8 @@ EMBEDDED = "fashion-mnist-test-sample.npz"
 
 HOW_TO_GET = (
     "Fashion-MNIST was not found. Install it with `apt-get install dataset-fashion-mnist` (files in "
-    f"{DEBIAN_DIR}), point --data-dir / $ROBUSTGAN_DATA at a folder holding the IDX files, or pass "
-    "download=True (needs a network)."
+    f"{DEBIAN_DIR}), or point --data-dir / $ROBUSTGAN_DATA at a folder holding the IDX files "
+    "(this library never downloads data)."
 )
 
 
@@ -54,12 +54,12 @@ def embedded_sample() -> TensorDataset:
         return _to_dataset(data["images"], data["labels"])
 
 
-def fashion_mnist(split: str = "test", root: Optional[os.PathLike] = None, download: bool = False,
+def fashion_mnist(split: str = "test", root: Optional[os.PathLike] = None,
                   allow_embedded: bool = True) -> TensorDataset:
     """Images in [0, 1] as (N, 1, 28, 28) float tensors with int64 labels.
 
-    Looks in ``root``, ``$ROBUSTGAN_DATA`` and the Debian package folder; with ``download=True``
-    uses torchvision's downloader into ``root``. The test split falls back to the embedded
+    Looks in ``root``, ``$ROBUSTGAN_DATA`` and the Debian package folder, nothing else: it works
+    offline and never downloads. The test split falls back to the embedded
     1,000-image sample when no full copy exists (``allow_embedded``).
     """
     if split not in _FILES:
@@ -69,11 +69,6 @@ def fashion_mnist(split: str = "test", root: Optional[os.PathLike] = None, downl
         img, lbl = _find(d, img_stem), _find(d, lbl_stem)
         if img and lbl:
             return _to_dataset(read_idx(img), read_idx(lbl))
-    if download:
-        from torchvision.datasets import FashionMNIST
-
-        ds = FashionMNIST(str(root or "."), train=split == "train", download=True)
-        return _to_dataset(ds.data.numpy(), ds.targets.numpy())
     if split == "test" and allow_embedded:
         return embedded_sample()
     raise FileNotFoundError(HOW_TO_GET)
