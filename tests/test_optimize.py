@@ -123,3 +123,19 @@ def test_objectives_compose():
     ce = float(CrossEntropy()(ev))
     combo = CrossEntropy() + 0.5 * Distance(2, squared=True) - 2 * CrossEntropy()
     assert float(combo(ev)) == pytest.approx(ce + 0.5 * 2.0 - 2 * ce)
+
+
+def test_keep_final_returns_the_last_iterate_without_scoring_it(model, batch):
+    from robustgan.objectives import CrossEntropy
+    from robustgan.optim import Ball, Box, optimize, steepest, uniform_in_ball
+
+    x, y = batch
+    runs = {keep: optimize(model, x, -CrossEntropy(), step=steepest(float("inf"), 0.02), steps=5,
+                           constraint=Ball(float("inf"), 0.1) & Box(0, 1), target=y, init=uniform_in_ball(float("inf")),
+                           keep=keep, generator=torch.Generator().manual_seed(3))
+            for keep in ("last", "final")}
+    assert torch.equal(runs["last"].x, runs["final"].x)
+    assert runs["final"].evaluations == runs["last"].evaluations - x.shape[0]
+    assert torch.isnan(runs["final"].loss).all()
+    with pytest.raises(ValueError, match="restarts"):
+        optimize(model, x, -CrossEntropy(), step=steepest(float("inf"), 0.02), steps=2, restarts=2, keep="final")

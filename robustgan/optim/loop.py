@@ -55,7 +55,9 @@ def optimize(
         success: per-row goal test; successful iterates win over unsuccessful ones.
         stop_on_success: retire a sample (all its restarts) as soon as one row succeeds.
         score: what "best" minimises among equally successful iterates (default: the loss).
-        keep: ``"best"`` iterate per row, or the ``"last"`` one.
+        keep: ``"best"`` iterate per row, the ``"last"`` one, or ``"final"``: the last one without
+            the closing forward pass that would score it (for callers that only need the point, as
+            adversarial training does; its loss is NaN and success None; one restart only).
         generator: randomness for ``init`` (same seed, same bits on CPU).
         progress: show a progress bar.
         transform: applied to the input before the model at every evaluation (e.g. random jitter,
@@ -119,6 +121,9 @@ def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop
         rows = None if bool(active.all()) else active.nonzero().squeeze(1)
         w_rows = (w if rows is None else w[rows]).detach()
         last = t == steps
+        if last and state.keep == "final":
+            state.keep_final(state.inputs(w_rows, rows), rows)
+            break
         differentiate = use_grad and not last
         with torch.set_grad_enabled(differentiate):
             w_rows.requires_grad_(differentiate)

@@ -71,8 +71,10 @@ class RunState:
         keep: str,
         transform: Optional[Callable[[Tensor], Tensor]] = None,
     ):
-        if keep not in ("best", "last"):
-            raise ValueError(f"keep must be 'best' or 'last', got {keep!r}")
+        if keep not in ("best", "last", "final"):
+            raise ValueError(f"keep must be 'best', 'last' or 'final', got {keep!r}")
+        if keep == "final" and samples.shape[0] != origin.shape[0]:
+            raise ValueError("keep='final' returns an unscored iterate, so it cannot pick among restarts")
         self.model, self.objective, self.param = model, objective, parametrization
         self.origin, self.samples, self.target = origin, samples, target
         self.success_fn, self.score_fn, self.keep = success, score, keep
@@ -91,12 +93,16 @@ class RunState:
         self.evaluations = 0
         self._checked_outputs = False
 
+    def inputs(self, w: Tensor, rows: Optional[Tensor]) -> Tensor:
+        """The model inputs of the rows' variables."""
+        # a parametrisation whose map depends on the sample (one generator per sample) reads the rows' samples
+        per_sample = getattr(self.param, "to_input_for", None)
+        return self.param.to_input(w) if per_sample is None else per_sample(w, _take(self.samples, rows))
+
     def evaluate(self, w: Tensor, rows: Optional[Tensor]) -> tuple:
         """Forward the rows' variables; returns (evaluation, per-row loss). Differentiable in ``w``."""
         samples = _take(self.samples, rows)
-        # a parametrisation whose map depends on the sample (one generator per sample) reads the rows' samples
-        per_sample = getattr(self.param, "to_input_for", None)
-        x = self.param.to_input(w) if per_sample is None else per_sample(w, samples)
+        x = self.inputs(w, rows)
         seen = x if self.transform is None else self.transform(x)  # what the model sees (e.g. jittered)
         if self.layers:
             with tapped(self.model, self.layers) as feats:
@@ -135,7 +141,7 @@ class RunState:
             else:  # origin lives in the variable's space (a ball around a latent z0): nothing to copy
                 self.best_x.zero_()
         b_score, b_succ = _take(self.best_score, rows), _take(self.best_success, rows)
-        if self.keep == "last":
+        if self.keep in ("last", "final"):
             better = torch.ones_like(score, dtype=torch.bool)
         elif succ is None:
             better = score < b_score
@@ -155,6 +161,16 @@ class RunState:
             self.best_success[idx] = succ[better]
         return succ
 
+    @torch.no_grad()
+    def keep_final(self, x: Tensor, rows: Optional[Tensor]) -> None:
+        """keep='final': store the rows' last iterate without a forward pass (its loss is unknown: NaN)."""
+        if self.best_x is None:
+            self.best_x = torch.zeros((self.samples.shape[0], *x.shape[1:]), device=x.device, dtype=x.dtype)
+        idx = torch.arange(x.shape[0], device=x.device) if rows is None else rows
+        self.best_x[idx] = x.detach()
+        self.best_loss[idx] = float("nan")
+        self.best_score[idx] = float("nan")
+
     def result(self, n: int, steps: Tensor, trace: List[float]) -> OptimizeResult:
         """Reduce restarts: per sample, a successful row with the lowest score, else the lowest score."""
         r = self.samples.shape[0] // n
@@ -169,7 +185,7 @@ class RunState:
             x=self.best_x[row],
             loss=self.best_loss[row],
             score=self.best_score[row],
-            success=self.best_success[row] if self.success_fn is not None else None,
+            success=self.best_success[row] if self.success_fn is not None and self.keep != "final" else None,
             steps=steps,
             trace=trace,
             evaluations=self.evaluations,

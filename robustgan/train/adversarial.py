@@ -91,38 +91,17 @@ def adversarial_batch_loss(cfg: AdversarialConfig, model: nn.Module, attacked: n
     return F.cross_entropy(logits, y), logits
 
 
-class _GradientStepsOnly(nn.Module):
-    """``model`` for the attack's gradient steps; zeros for the optimiser's closing no-grad evaluation.
-
-    :func:`robustgan.optim.optimize` ends by evaluating the last iterate (its loss and success,
-    for bookkeeping). Training on the last iterate never reads them, and that forward pass is about
-    5% of a PGD-AT epoch (7 steps), so it is answered with zero logits. Every evaluation that takes
-    a gradient, hence every step of the attack, runs the real model.
-    """
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-        self._classes: Optional[int] = None
-
-    def forward(self, x: Tensor) -> Tensor:
-        if torch.is_grad_enabled() or self._classes is None:
-            out = self.model(x)
-            self._classes = out.shape[1]
-            return out
-        return x.new_zeros((x.shape[0], self._classes))
-
-
 def pgd_last_iterate(model: nn.Module, x: Tensor, y: Tensor, cfg: AdversarialConfig,
                      generator: Optional[torch.Generator] = None) -> Tensor:
     """PGD-AT's / FGSM-RS's inner maximisation: ascend CE(f(x'), y) over x' ∈ B(x, ε) ∩ [0, 1] from a
     uniform random start, ``cfg.inner_steps`` steepest-ascent steps, the last iterate returned
-    (the same recipe as :func:`attacks.pgd` with ``keep='last'``, minus what training does not read)."""
+    (the same recipe as :func:`attacks.pgd` with ``keep='last'``; ``keep='final'`` skips the forward pass
+    that would score the last iterate, which training never reads)."""
     from ..objectives import CrossEntropy
     from ..optim import Ball, Box, optimize, parse_norm, steepest, uniform_in_ball
 
     p = parse_norm(cfg.norm)
-    res = optimize(_GradientStepsOnly(model), x, -CrossEntropy(), step=steepest(p, cfg.inner_step_size),
+    res = optimize(model, x, -CrossEntropy(), step=steepest(p, cfg.inner_step_size),
                    steps=cfg.inner_steps, constraint=Ball(p, float(cfg.eps)) & Box(0, 1), target=y,
-                   init=uniform_in_ball(p), keep="last", generator=generator, desc=f"PGD-AT ({cfg.method})")
+                   init=uniform_in_ball(p), keep="final", generator=generator, desc=f"PGD-AT ({cfg.method})")
     return res.x
