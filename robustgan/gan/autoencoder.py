@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional
 
 from torch import Tensor, nn
 
-from .models import PLANS, Critique, _check_positive, _check_size, dcgan_init, norm_layer
+from .models import PLANS, Critique, _check_positive, _check_size, dcgan_init, downsampling_layers, norm_layer
 
 ENERGIES = ("l1", "l2")
 
@@ -30,12 +30,7 @@ class AutoencoderDiscriminator(nn.Module):
         self.num_classes = self.aux_classes = self.code_categorical = self.code_continuous = 0
         dplan, gplan = PLANS[image_size]["d"], PLANS[image_size]["g"]
         chans = [channels, width, 2 * width, 4 * width]
-        enc: List[nn.Module] = []
-        for i, (k, s, p) in enumerate(dplan[:-1]):
-            enc.append(nn.Conv2d(chans[i], chans[i + 1], k, s, p, bias=False))
-            if i > 0:
-                enc.append(norm_layer(norm, chans[i + 1]))
-            enc.append(nn.LeakyReLU(0.2, True))
+        enc = downsampling_layers(dplan, chans, norm)
         self.side = {28: 7, 32: 4}[image_size]  # spatial size after the encoder's convolutions
         self.encoder = nn.Sequential(*enc, nn.Flatten(), nn.Linear(4 * width * self.side ** 2, code_dim))
         self.project = nn.Linear(code_dim, 4 * width * self.side ** 2)

@@ -159,6 +159,17 @@ class DCGANGenerator(nn.Module):
         return cat, cont
 
 
+def downsampling_layers(plan, chans: List[int], norm: str) -> List[nn.Module]:
+    """The DCGAN discriminator's strided convolutions (all but the plan's last), no norm on the first."""
+    layers: List[nn.Module] = []
+    for i, (k, s, p) in enumerate(plan[:-1]):
+        layers.append(nn.Conv2d(chans[i], chans[i + 1], k, s, p, bias=False))
+        if i > 0:
+            layers.append(norm_layer(norm, chans[i + 1]))
+        layers.append(nn.LeakyReLU(0.2, True))
+    return layers
+
+
 class DCGANDiscriminator(nn.Module):
     """Images in [0, 1] (N, channels, size, size) [, labels y] → ``Critique``; ``forward`` gives the score.
 
@@ -178,13 +189,7 @@ class DCGANDiscriminator(nn.Module):
         self.label_map = nn.Embedding(num_classes, image_size * image_size) if num_classes else None
         plan = PLANS[image_size]["d"]
         chans = [channels + (1 if num_classes else 0), width, 2 * width, 4 * width]
-        layers: List[nn.Module] = []
-        for i, (k, s, p) in enumerate(plan[:-1]):
-            layers.append(nn.Conv2d(chans[i], chans[i + 1], k, s, p, bias=False))
-            if i > 0:
-                layers.append(norm_layer(norm, chans[i + 1]))
-            layers.append(nn.LeakyReLU(0.2, True))
-        self.main = nn.Sequential(*layers)
+        self.main = nn.Sequential(*downsampling_layers(plan, chans, norm))
         k, s, p = plan[-1]
         self.head = nn.Conv2d(4 * width, 1, k, s, p, bias=False)
         self.aux_head = nn.Conv2d(4 * width, aux_classes, k, s, p) if aux_classes else None
