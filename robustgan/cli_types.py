@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import List
+from typing import List, Tuple
 
 
 def number(text: str) -> float:
@@ -20,6 +20,21 @@ def numbers(text: str) -> List[float]:
         return [number(v) for v in text.split(",") if v.strip()]
     except (ValueError, ZeroDivisionError):
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers (fractions like 8/255 allowed), got {text!r}")
+
+
+def threat(text: str) -> Tuple[str, float]:
+    """``linf:0.1`` or ``l2:8/255`` → (norm, radius)."""
+    norm, sep, radius = text.partition(":")
+    norm = norm.strip().lower()
+    if not sep or norm not in ("linf", "l2"):
+        raise argparse.ArgumentTypeError(f"expected NORM:EPS with NORM linf or l2, e.g. linf:0.1, got {text!r}")
+    try:
+        value = number(radius)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"expected a number after ':', got {text!r}")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"the radius must be finite and > 0, got {text!r}")
+    return norm, value
 
 
 def names(text: str) -> List[str]:

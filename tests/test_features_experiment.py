@@ -13,7 +13,8 @@ from robustgan.experiment import SCALES, resolve
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("robust-features")
     args = ["experiment", "robust-features", "--scale", "tiny", "--out", str(out), "--quiet",
-            "--train-images", "256", "--craft-count", "32", "--shard-size", "16", "--eval-images", "100"]
+            "--train-images", "256", "--craft-count", "32", "--shard-size", "16", "--eval-images", "100",
+            "--threat", "linf:0.1", "--threat", "l2:1"]
     assert main(args) == 0
     return out, args
 
@@ -23,8 +24,11 @@ def test_tiny_run_writes_the_table_as_markdown_and_json(tiny_run, capsys):
     results = json.loads((out / "results.json").read_text())
     keys = [r["key"] for r in results["rows"]]
     assert keys == ["standard", "robust", "baseline", "data-robust", "data-nonrobust", "data-rand", "data-det"]
+    assert results["threats"] == ["linf:0.1", "l2:1"]
     for r in results["rows"]:
         assert 0 <= r["robust_accuracy"] <= r["standard_accuracy"] <= 1
+        assert r["robust_accuracy"] == r["robust_accuracies"]["linf:0.1"]
+        assert 0 <= r["robust_accuracies"]["l2:1"] <= r["standard_accuracy"]
         assert len(r["fingerprint"]) == 16
     assert results["test_images"] == 100 and results["scale"]["craft_count"] == 32
     assert set(results["datasets"]) == {"robust", "nonrobust", "rand", "det"}
@@ -32,6 +36,7 @@ def test_tiny_run_writes_the_table_as_markdown_and_json(tiny_run, capsys):
     table = (out / "table.md").read_text()
     for name in ("| D_R |", "| D_NR |", "| D_rand |", "| D_det |", "| D, PGD-AT |"):
         assert name in table
+    assert "robust acc. L∞ ε=0.1 (%) | robust acc. L2 ε=1 (%)" in table
     assert (out / "data" / "det" / "manifest.json").exists()
 
 
@@ -55,10 +60,24 @@ def test_given_checkpoints_replace_training_and_bad_knobs_fail(tiny_run, tmp_pat
                  "--eval-images", "50"]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     assert [r["key"] for r in results["rows"]] == ["standard", "robust", "baseline", "data-det"]
+    assert results["threats"] == ["linf:0.1"]  # the training threat when none is given
     assert results["rows"][0]["model"].endswith("standard.pt")
     assert results["trained_now"] == ["baseline", "data-det"]
     assert main(["experiment", "robust-features", "--scale", "huge", "--out", str(tmp_path)]) == 2
     assert main(["experiment", "robust-features", "--scale", "tiny", "--fresh-epochs", "0", "--out", str(tmp_path)]) == 2
     assert main(["experiment", "robust-features", "--scale", "tiny", "--datasets", "cats", "--out", str(tmp_path)]) == 2
+    for bad in ("l3:0.1", "linf", "l2:-1", "linf:x"):
+        with pytest.raises(SystemExit):
+            main(["experiment", "robust-features", "--scale", "tiny", "--threat", bad, "--out", str(tmp_path)])
     assert SCALES["small"].craft_count > SCALES["tiny"].craft_count
     assert resolve("tiny", {"fresh_epochs": 3}).fresh_epochs == 3
+
+
+def test_threats_are_checked_and_deduplicated():
+    from robustgan.experiment.robust_features import check_threats, threat_label
+
+    assert check_threats([("linf", 0.1), ("linf", 0.1), ("l2", 1)]) == [("linf", 0.1), ("l2", 1.0)]
+    assert [threat_label(t) for t in check_threats([("l2", 0.5), ("linf", 8 / 255)])] == ["l2:0.5", "linf:0.0313725"]
+    for bad in ([("l3", 0.1)], [("linf", 0)], [("linf", float("inf"))], [("linf",)], []):
+        with pytest.raises(ValueError):
+            check_threats(bad)

@@ -121,3 +121,21 @@ def test_cli_crafts_and_reports(tmp_path, capsys):
     assert len(CraftedDataset(out)) == 6
     assert main(["craft", "robust", "--out", str(tmp_path / "r"), "-n", "2", "--quiet"]) == 2
     assert "robust model" in capsys.readouterr().err
+
+
+def test_noise_start_inverts_from_uniform_noise_and_records_it(model, source, tmp_path):
+    """start='noise': no start image (no start_index), the manifest says so, and a rerun with the
+    default start is refused rather than mixing two recipes in one dataset."""
+    cfg = CraftConfig(kind="nonrobust", seed=1, start="noise", **{**SMALL, "steps": 30})
+    m = craft(model, source, tmp_path, cfg, num_classes=10, progress=False)
+    assert m["params"]["start"] == "uniform noise in [0, 1]"
+    ds = CraftedDataset(tmp_path)
+    assert "start_index" not in ds.extras and bool(((ds.x >= 0) & (ds.x <= 1)).all())
+    assert torch.equal(ds.y, source.tensors[1][:10])  # inversions keep the original label
+    # the inversion moves the features toward the original's: the kept loss beats the noise it began from
+    assert float(ds.extras["feature_loss"].mean()) < 0.5
+    with pytest.raises(ValueError, match="other settings"):
+        craft(model, source, tmp_path, CraftConfig(kind="nonrobust", seed=1, **{**SMALL, "steps": 30}),
+              num_classes=10, progress=False)
+    with pytest.raises(ValueError, match="start must be one of"):
+        CraftConfig(kind="robust", start="zeros")

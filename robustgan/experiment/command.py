@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..cli_types import names, number
+from ..cli_types import names, number, threat
 
 
 def register(sub) -> None:
@@ -25,7 +25,10 @@ def register(sub) -> None:
     r.add_argument("--eval-steps", type=int, default=None, help="PGD steps of the robust-accuracy attack")
     r.add_argument("--shard-size", type=int, default=None)
     r.add_argument("--datasets", type=names, default=["robust", "nonrobust", "rand", "det"])
-    r.add_argument("--eps", type=number, default=0.1, help="L∞ radius of adversarial training and evaluation")
+    r.add_argument("--eps", type=number, default=0.1, help="radius of the robust model's adversarial training")
+    r.add_argument("--norm", choices=("linf", "l2"), default="linf", help="norm of the robust model's adversarial training")
+    r.add_argument("--threat", type=threat, action="append", default=None, metavar="NORM:EPS",
+                   help="a robust-accuracy column, e.g. linf:0.1 or l2:1 (repeat for more; default: --norm:--eps)")
     r.add_argument("--craft-eps", type=number, default=4.0, help="L2 radius of D_rand / D_det")
     r.add_argument("--standard-model", type=Path, default=None, help="use this checkpoint instead of training one")
     r.add_argument("--robust-model", type=Path, default=None, help="use this checkpoint instead of PGD-AT here")
@@ -45,7 +48,8 @@ def run(args) -> None:
     from .scales import resolve
 
     scale = resolve(args.scale, {k: getattr(args, k) for k in KNOBS})
-    results = run_experiment(args.out, scale, eps=args.eps, craft_eps=args.craft_eps, datasets=args.datasets,
+    results = run_experiment(args.out, scale, eps=args.eps, norm=args.norm, threats=args.threat,
+                             craft_eps=args.craft_eps, datasets=args.datasets,
                              standard_model=args.standard_model, robust_model=args.robust_model, seed=args.seed,
                              device=args.device, data_dir=args.data_dir, progress=not args.quiet)
     print((Path(args.out) / "table.md").read_text(), end="")

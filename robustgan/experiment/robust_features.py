@@ -2,14 +2,15 @@
 
 Stages (each skipped when its output exists, so a stopped run continues where it stopped):
 
-1. a standard and a robust (PGD-AT, L∞) model on the first ``train_images`` training images
+1. a standard and a robust (PGD-AT, L∞ or L2) model on the first ``train_images`` training images
    (or given checkpoints);
 2. the crafted datasets from the first ``craft_count`` training images: D_R (robust model's
    features), D_NR (standard model's features), D_rand and D_det (targeted L2 PGD on the standard
    model, labelled with the target);
 3. a fresh model trained with plain (non-adversarial) training on each, and on the same
    ``craft_count`` original images as the baseline;
-4. standard and PGD robust accuracy of every model on the true test set, as Markdown and JSON.
+4. standard accuracy and PGD robust accuracy under each threat (L∞ / L2 radius) of every model on
+   the true test set, as Markdown and JSON.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch.utils.data import Dataset
@@ -42,6 +43,38 @@ ROWS = {
 }
 
 
+Threat = Tuple[str, float]  # (norm, radius): ("linf", 0.1), ("l2", 1.0)
+NORM_TITLES = {"linf": "L∞", "l2": "L2"}
+
+
+def check_threats(threats: Sequence[Threat]) -> List[Threat]:
+    """The threats as a list of (norm, radius) with duplicates dropped; a clear error on a bad one."""
+    out: List[Threat] = []
+    for t in threats:
+        if not (isinstance(t, (tuple, list)) and len(t) == 2):
+            raise ValueError(f"a threat is a (norm, radius) pair such as ('linf', 0.1), got {t!r}")
+        norm, radius = t
+        if norm not in NORM_TITLES:
+            raise ValueError(f"threat norm must be one of {list(NORM_TITLES)}, got {norm!r}")
+        if not (isinstance(radius, (int, float)) and 0 < float(radius) < float("inf")):
+            raise ValueError(f"threat radius must be a finite number > 0, got {radius!r}")
+        if (norm, float(radius)) not in out:
+            out.append((norm, float(radius)))
+    if not out:
+        raise ValueError("give at least one threat (norm, radius) for the robust accuracy")
+    return out
+
+
+def threat_label(t: Threat) -> str:
+    """The key of a threat in results.json: 'linf:0.1', 'l2:1'."""
+    return f"{t[0]}:{t[1]:g}"
+
+
+def threat_title(label: str) -> str:
+    norm, radius = label.split(":")
+    return f"{NORM_TITLES[norm]} ε={radius}"
+
+
 def _log(msg: str, progress: bool) -> None:
     if progress:
         print(f"[robust-features] {msg}", flush=True)
@@ -61,16 +94,21 @@ def _train_model(path: Path, train_set: Dataset, info, config: TrainConfig, test
     return model.to(device).eval()
 
 
-def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, craft_eps: float = 4.0,
-                   datasets: Sequence[str] = DATASETS, standard_model: Optional[Path] = None,
-                   robust_model: Optional[Path] = None, seed: int = 0, device: str = "cpu",
-                   data_dir: Optional[str] = None, progress: bool = True) -> Dict[str, Any]:
-    """Run every stage; returns the results dict also written to ``out/results.json`` (+ ``table.md``)."""
+def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "linf", craft_eps: float = 4.0,
+                   threats: Optional[Sequence[Threat]] = None, datasets: Sequence[str] = DATASETS,
+                   standard_model: Optional[Path] = None, robust_model: Optional[Path] = None, seed: int = 0,
+                   device: str = "cpu", data_dir: Optional[str] = None, progress: bool = True) -> Dict[str, Any]:
+    """Run every stage; returns the results dict also written to ``out/results.json`` (+ ``table.md``).
+
+    ``eps``/``norm``: the robust model's adversarial training (PGD-AT). ``threats``: the robust
+    accuracy columns of the table, as (norm, radius) pairs (default: the training threat alone).
+    """
     unknown = [d for d in datasets if d not in DATASETS]
     if unknown:
         raise ValueError(f"unknown dataset(s) {unknown}; choose from {list(DATASETS)}")
     if not 0 < eps < float("inf") or not 0 < craft_eps < float("inf"):
         raise ValueError("eps and craft_eps must be finite and > 0")
+    threats = check_threats([(norm, eps)] if threats is None else threats)
     t_start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -102,7 +140,7 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, craft_eps: floa
         models["standard"] = stage("train standard", lambda: _train_model(
             out / "models" / "standard.pt", train_set, info, cfg, monitor, progress, device, {"role": "standard"}, trained_now))
         sources["standard"] = "trained here"
-    adv = AdversarialConfig("pgd", eps=eps, steps=scale.at_steps)
+    adv = AdversarialConfig("pgd", eps=eps, norm=norm, steps=scale.at_steps)
     if robust_model is not None:
         models["robust"], sources["robust"] = load_classifier(robust_model, device=device), str(robust_model)
     else:
@@ -150,16 +188,19 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, craft_eps: floa
     for name, model in models.items():
         _log(f"evaluating {ROWS[name][0]} on {len(test)} test images", progress)
         clean = stage("evaluate", lambda: accuracy(model, test, device=device))
-        robust = stage("evaluate", lambda: robust_accuracy(model, test, eps, norm="linf", steps=scale.eval_steps,
-                                                           n=len(test), seed=seed, device=device))
+        robust = {threat_label(t): stage("evaluate", lambda: robust_accuracy(
+            model, test, t[1], norm=t[0], steps=scale.eval_steps, n=len(test), seed=seed, device=device))
+            for t in threats}
         rows.append({"key": name, "training_set": ROWS[name][0], "description": ROWS[name][1],
-                     "standard_accuracy": clean, "robust_accuracy": robust,
+                     "standard_accuracy": clean, "robust_accuracy": robust[threat_label(threats[0])],
+                     "robust_accuracies": robust,
                      "train_examples": examples[name] if name in examples else len(trained_on[name]),
                      "model": sources[name], "fingerprint": model_fingerprint(model)})
     results = {
         "experiment": "robust-features (Ilyas et al. 2019) on Fashion-MNIST",
-        "scale": asdict(scale), "seed": seed, "eps": eps, "craft_eps": craft_eps,
-        "robust_attack": f"PGD-{scale.eval_steps} L∞ ε={eps:g}, step 2.5ε/{scale.eval_steps}, random start",
+        "scale": asdict(scale), "seed": seed, "eps": eps, "norm": norm, "craft_eps": craft_eps,
+        "threats": [threat_label(t) for t in threats],
+        "robust_attack": f"PGD-{scale.eval_steps}, step 2.5ε/{scale.eval_steps}, random start",
         "test_images": len(test), "adversarial_training": adv.describe(),
         "datasets": crafted, "rows": rows, "seconds": {k: round(v, 1) for k, v in timings.items()},
         "trained_now": trained_now, "crafted_shards_now": crafted_now,
@@ -192,11 +233,14 @@ def markdown_table(results: Dict[str, Any]) -> str:
     """The paper-style table: one row per training set, standard and robust test accuracy."""
     lines = [f"Standard and robust accuracy on the true Fashion-MNIST test set ({results['test_images']} images; "
              f"robust: {results['robust_attack']}).", "",
-             "| training set | examples | standard acc. (%) | robust acc. (%) | what the model was trained on |",
-             "|---|---:|---:|---:|---|"]
+             "| training set | examples | standard acc. (%) | "
+             + "".join(f"robust acc. {threat_title(t)} (%) | " for t in results["threats"])
+             + "what the model was trained on |",
+             "|---|---:|---:|" + "---:|" * len(results["threats"]) + "---|"]
     for r in results["rows"]:
         lines.append(f"| {r['training_set']} | {r['train_examples']} | {100 * r['standard_accuracy']:.1f} | "
-                     f"{100 * r['robust_accuracy']:.1f} | {r['description']} |")
+                     + "".join(f"{100 * r['robust_accuracies'][t]:.1f} | " for t in results["threats"])
+                     + f"{r['description']} |")
     notes = []
     for kind, d in results["datasets"].items():
         s = d.get("stats", {})

@@ -23,6 +23,8 @@ def register(sub) -> None:
     p.add_argument("--step-size", type=number, default=None, help="L2 length of each step (inversion 0.5, targeted 0.1)")
     p.add_argument("--eps", type=number, default=4.0, help="L2 radius of the targeted attack (rand, det)")
     p.add_argument("--layer", default=None, help="representation layer (default: the module named 'penultimate')")
+    p.add_argument("--start", choices=["image", "noise"], default="image",
+                   help="robust/nonrobust: invert from another training image (Ilyas et al.) or from uniform noise")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--quiet", action="store_true")
@@ -35,7 +37,7 @@ def run(args) -> None:
     result = craft_job(args.kind, args.out, checkpoint=args.model, dataset=args.dataset, data_dir=args.data_dir,
                        device=args.device, progress=not args.quiet, count=args.count, shard_size=args.shard_size,
                        batch_size=args.batch_size, steps=args.steps, step_size=args.step_size, eps=args.eps,
-                       layer=args.layer, seed=args.seed)
+                       layer=args.layer, start=args.start, seed=args.seed)
     summary = {k: result[k] for k in ("kind", "count", "complete", "model_fingerprint", "params", "seed")}
     summary["shards"] = len(result["shards"])
     summary["crafted_now"] = len(result["crafted_now"])

@@ -16,6 +16,7 @@ from ..validation import check_positive_int
 from .recipes import choose_targets, feature_layer, invert_features, targeted_l2
 from .shards import write_shards
 
+STARTS = {"image": "another random training image", "noise": "uniform noise in [0, 1]"}
 KINDS = {
     "robust": "D_R: features of a robust model, inverted from another image (Ilyas et al. 2019, §3.1)",
     "nonrobust": "D_NR: the same inversion through a standard model (§3.1)",
@@ -40,6 +41,9 @@ class CraftConfig:
     # while the robust model still sees the target in under a fifth of the images.
     eps: float = 4.0
     layer: Optional[str] = None  # representation layer of the inversion (default: 'penultimate')
+    # where the inversion starts: "image" (another random training image, as Ilyas et al.) or
+    # "noise" (uniform in [0, 1]: nothing of another image's features is left behind to ignore)
+    start: str = "image"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -53,6 +57,8 @@ class CraftConfig:
             raise ValueError(f"step_size must be > 0, got {self.step_size}")
         if not 0 < self.eps < float("inf"):
             raise ValueError(f"eps must be finite and > 0, got {self.eps}")
+        if self.start not in STARTS:
+            raise ValueError(f"start must be one of {list(STARTS)}, got {self.start!r}")
 
     @property
     def inversion(self) -> bool:
@@ -63,7 +69,7 @@ class CraftConfig:
         if self.inversion:
             return {"recipe": "feature inversion", "steps": self.steps or 200, "step_size": self.step_size or 0.5,
                     "step_rule": "L2-normalised", "constraint": "box [0,1]", "layer": self.layer,
-                    "start": "another random training image"}
+                    "start": STARTS[self.start]}
         return {"recipe": "targeted L2 PGD", "steps": self.steps or 100,
                 "step_size": self.step_size or 0.1, "eps": self.eps, "norm": "l2", "iterate": "last",
                 "target": "uniform over the other classes" if self.kind == "rand" else "y + 1 mod C"}
@@ -102,10 +108,13 @@ def craft(model, source: Dataset, out: Path, cfg: CraftConfig, *, num_classes: i
         x, y = gather(source, index)
         y = y.long()
         extras = {"index": index, "source_label": y}
-        if cfg.inversion:  # a start image other than the original, from the whole pool
+        if cfg.inversion and cfg.start == "noise":
+            x0 = torch.rand(x.shape, generator=gen, dtype=x.dtype)
+        elif cfg.inversion:  # a start image other than the original, from the whole pool
             start_index = (index + torch.randint(1, len(source), index.shape, generator=gen)) % len(source)
             extras["start_index"] = start_index
             x0, _ = gather(source, start_index)
+        if cfg.inversion:
             xs, extras["feature_loss"] = _in_batches(len(index), cfg.batch_size, lambda sl: invert_features(
                 model, x[sl].to(device), x0[sl].to(device), layer=params["layer"], steps=params["steps"],
                 step_size=params["step_size"]))
