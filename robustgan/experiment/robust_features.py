@@ -82,10 +82,14 @@ def _log(msg: str, progress: bool) -> None:
 
 def _train_model(path: Path, train_set: Dataset, info, config: TrainConfig, test_set: Dataset, progress: bool,
                  device: str, extra: Dict[str, Any], trained_now: List[str]) -> torch.nn.Module:
-    """Train (resumably) and save a SmallCNN at ``path``; load it if it is already there."""
+    """Train (resumably) and save a SmallCNN at ``path``; load it if it is already there.
+
+    Paths carry the training-set size (``models/NAME-nN.pt``), so a rerun with more images
+    (crafted sets grown with a larger ``craft_count``) trains new models instead of reusing them.
+    """
     if path.exists():
         return load_classifier(path, device=device)
-    trained_now.append(path.stem)
+    trained_now.append(extra["role"])
     model, arch_kwargs = new_classifier("small-cnn", info, "fashion-mnist", config.seed)
     ckpt = path.with_suffix(".train.pt")
     train_classifier(model, train_set, config, test_set=test_set, checkpoint=ckpt, resume=ckpt.exists(),
@@ -138,7 +142,7 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
         _log(f"standard model: {scale.std_epochs} epoch(s) on {len(train_set)} images", progress)
         cfg = TrainConfig(**{**asdict(base), "epochs": scale.std_epochs})
         models["standard"] = stage("train standard", lambda: _train_model(
-            out / "models" / "standard.pt", train_set, info, cfg, monitor, progress, device, {"role": "standard"}, trained_now))
+            out / "models" / f"standard-n{len(train_set)}.pt", train_set, info, cfg, monitor, progress, device, {"role": "standard"}, trained_now))
         sources["standard"] = "trained here"
     adv = AdversarialConfig("pgd", eps=eps, norm=norm, steps=scale.at_steps)
     if robust_model is not None:
@@ -147,7 +151,7 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
         _log(f"robust model: PGD-AT ({adv.describe()}), {scale.at_epochs} epoch(s) on {len(train_set)} images", progress)
         cfg = TrainConfig(**{**asdict(base), "epochs": scale.at_epochs, "adversarial": adv})
         models["robust"] = stage("train robust", lambda: _train_model(
-            out / "models" / "robust.pt", train_set, info, cfg, monitor, progress, device, {"role": "robust"}, trained_now))
+            out / "models" / f"robust-n{len(train_set)}.pt", train_set, info, cfg, monitor, progress, device, {"role": "robust"}, trained_now))
         sources["robust"] = "trained here"
 
     crafted: Dict[str, Dict[str, Any]] = {}
@@ -178,7 +182,7 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
     for name, ds in trained_on.items():
         _log(f"fresh model on {ROWS[name][0]}: {scale.fresh_epochs} epoch(s) on {len(ds)} images", progress)
         models[name] = stage(f"train {name}", lambda: _train_model(
-            out / "models" / f"{name}.pt", ds, info, fresh_cfg, monitor, progress, device, {"role": name}, trained_now))
+            out / "models" / f"{name}-n{len(ds)}.pt", ds, info, fresh_cfg, monitor, progress, device, {"role": name}, trained_now))
         sources[name] = "trained here"
 
     rows: List[Dict[str, Any]] = []
