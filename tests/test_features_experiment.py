@@ -95,3 +95,17 @@ def test_growing_the_crafted_sets_crafts_only_new_shards_and_trains_new_models(t
     assert results["trained_now"] == ["baseline", "data-det"]  # the 16-image models were not reused
     assert [r["train_examples"] for r in results["rows"][2:]] == [32, 32]
     assert (tmp_path / "models" / "data-det-n16.pt").exists() and (tmp_path / "models" / "data-det-n32.pt").exists()
+
+
+def test_the_inversions_match_the_layer_given(tiny_run, tmp_path, capsys):
+    out, _ = tiny_run
+    args = ["experiment", "robust-features", "--scale", "tiny", "--out", str(tmp_path), "--quiet",
+            "--standard-model", str(out / "models" / "standard-n256.pt"), "--robust-model",
+            str(out / "models" / "robust-n256.pt"), "--datasets", "robust", "--craft-count", "16",
+            "--shard-size", "16", "--eval-images", "50"]
+    assert main(args + ["--layer", "model.nope"]) == 2  # a layer the model does not have
+    assert main(args + ["--layer", "model.features"]) == 0
+    manifest = json.loads((tmp_path / "data" / "robust" / "manifest.json").read_text())
+    assert manifest["params"]["layer"] == "model.features"
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["datasets"]["robust"]["params"]["layer"] == "model.features"

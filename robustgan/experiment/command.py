@@ -30,6 +30,8 @@ def register(sub) -> None:
     r.add_argument("--threat", type=threat, action="append", default=None, metavar="NORM:EPS",
                    help="a robust-accuracy column, e.g. linf:0.1 or l2:1 (repeat for more; default: --norm:--eps)")
     r.add_argument("--craft-eps", type=number, default=4.0, help="L2 radius of D_rand / D_det")
+    r.add_argument("--layer", default=None,
+                   help="representation that D_R and D_NR match, e.g. model.features (default: the 'penultimate' module)")
     r.add_argument("--standard-model", type=Path, default=None, help="use this checkpoint instead of training one")
     r.add_argument("--robust-model", type=Path, default=None, help="use this checkpoint instead of PGD-AT here")
     r.add_argument("--seed", type=int, default=0)
@@ -51,6 +53,7 @@ def run(args) -> None:
     results = run_experiment(args.out, scale, eps=args.eps, norm=args.norm, threats=args.threat,
                              craft_eps=args.craft_eps, datasets=args.datasets,
                              standard_model=args.standard_model, robust_model=args.robust_model, seed=args.seed,
+                             layer=args.layer,
                              device=args.device, data_dir=args.data_dir, progress=not args.quiet)
     print((Path(args.out) / "table.md").read_text(), end="")
     print(f"(results: {Path(args.out) / 'results.json'}, {results['total_seconds']:.0f} s)")

@@ -101,11 +101,13 @@ def _train_model(path: Path, train_set: Dataset, info, config: TrainConfig, test
 def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "linf", craft_eps: float = 4.0,
                    threats: Optional[Sequence[Threat]] = None, datasets: Sequence[str] = DATASETS,
                    standard_model: Optional[Path] = None, robust_model: Optional[Path] = None, seed: int = 0,
-                   device: str = "cpu", data_dir: Optional[str] = None, progress: bool = True) -> Dict[str, Any]:
+                   layer: Optional[str] = None, device: str = "cpu", data_dir: Optional[str] = None,
+                   progress: bool = True) -> Dict[str, Any]:
     """Run every stage; returns the results dict also written to ``out/results.json`` (+ ``table.md``).
 
     ``eps``/``norm``: the robust model's adversarial training (PGD-AT). ``threats``: the robust
     accuracy columns of the table, as (norm, radius) pairs (default: the training threat alone).
+    ``layer``: the representation D_R and D_NR match (default: the module named ``penultimate``).
     """
     unknown = [d for d in datasets if d not in DATASETS]
     if unknown:
@@ -159,7 +161,7 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
         maker = models["robust"] if kind == "robust" else models["standard"]
         steps = scale.invert_steps if kind in ("robust", "nonrobust") else scale.targeted_steps
         cfg = CraftConfig(kind=kind, count=scale.craft_count, shard_size=scale.shard_size, steps=steps,
-                          eps=craft_eps, seed=seed)
+                          eps=craft_eps, layer=layer if kind in ("robust", "nonrobust") else None, seed=seed)
         _log(f"crafting {ROWS['data-' + kind][0]} from {scale.craft_count} images ({cfg.params()['recipe']}, "
              f"{steps} steps)", progress)
         manifest = stage(f"craft {kind}", lambda: craft(maker, train_full, out / "data" / kind, cfg,
