@@ -99,7 +99,7 @@ def test_attribute_command_among_three_seeds_of_one_architecture(tmp_path_factor
 def test_invert_command_writes_latents_and_reconstructions(tmp_path_factory, tmp_path):
     paths = cached_generators(tmp_path_factory)
     out = tmp_path / "inv"
-    assert main(["invert", "--generator", str(paths[0]), "--from-generator", str(paths[0]), "-n", "3", "--steps", "120",
+    assert main(["invert", "--generator", str(paths[0]), "--from-generator", str(paths[0]), "-n", "3", "--steps", "300",
                  "--threads", "1", "--out", str(out), "--quiet"]) == 0
     summary = json.loads((out / "inversion.json").read_text())
     assert max(summary["latent_relative_error"][0]) < 0.1

@@ -55,13 +55,13 @@ def test_a_rerun_reuses_every_model_and_shard(tiny_run, capsys):
 def test_given_checkpoints_replace_training_and_bad_knobs_fail(tiny_run, tmp_path, capsys):
     out, _ = tiny_run
     assert main(["experiment", "robust-features", "--scale", "tiny", "--out", str(tmp_path), "--quiet",
-                 "--standard-model", str(out / "models" / "standard-n256.pt"), "--robust-model",
-                 str(out / "models" / "robust-n256.pt"), "--datasets", "det", "--craft-count", "16", "--shard-size", "16",
+                 "--standard-model", str(out / "models" / "standard-n256-e1.pt"), "--robust-model",
+                 str(out / "models" / "robust-n256-e1.pt"), "--datasets", "det", "--craft-count", "16", "--shard-size", "16",
                  "--eval-images", "50"]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     assert [r["key"] for r in results["rows"]] == ["standard", "robust", "baseline", "data-det"]
     assert results["threats"] == ["linf:0.1"]  # the training threat when none is given
-    assert results["rows"][0]["model"].endswith("standard-n256.pt")
+    assert results["rows"][0]["model"].endswith("standard-n256-e1.pt")
     assert results["trained_now"] == ["baseline", "data-det"]
     assert main(["experiment", "robust-features", "--scale", "huge", "--out", str(tmp_path)]) == 2
     assert main(["experiment", "robust-features", "--scale", "tiny", "--fresh-epochs", "0", "--out", str(tmp_path)]) == 2
@@ -86,22 +86,26 @@ def test_threats_are_checked_and_deduplicated():
 def test_growing_the_crafted_sets_crafts_only_new_shards_and_trains_new_models(tiny_run, tmp_path, capsys):
     out, _ = tiny_run
     args = ["experiment", "robust-features", "--scale", "tiny", "--out", str(tmp_path), "--quiet",
-            "--standard-model", str(out / "models" / "standard-n256.pt"), "--robust-model",
-            str(out / "models" / "robust-n256.pt"), "--datasets", "det", "--shard-size", "16", "--eval-images", "50"]
+            "--standard-model", str(out / "models" / "standard-n256-e1.pt"), "--robust-model",
+            str(out / "models" / "robust-n256-e1.pt"), "--datasets", "det", "--shard-size", "16", "--eval-images", "50"]
     assert main(args + ["--craft-count", "16"]) == 0
     assert main(args + ["--craft-count", "32"]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["crafted_shards_now"] == {"det": 1}  # the first shard was kept
     assert results["trained_now"] == ["baseline", "data-det"]  # the 16-image models were not reused
     assert [r["train_examples"] for r in results["rows"][2:]] == [32, 32]
-    assert (tmp_path / "models" / "data-det-n16.pt").exists() and (tmp_path / "models" / "data-det-n32.pt").exists()
+    assert (tmp_path / "models" / "data-det-n16-e2.pt").exists() and (tmp_path / "models" / "data-det-n32-e2.pt").exists()
+    assert main(args + ["--craft-count", "32", "--fresh-epochs", "1"]) == 0  # other epochs: new models, same data
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["trained_now"] == ["baseline", "data-det"] and results["crafted_shards_now"] == {"det": 0}
+    assert (tmp_path / "models" / "data-det-n32-e1.pt").exists()
 
 
 def test_the_inversions_match_the_layer_given(tiny_run, tmp_path, capsys):
     out, _ = tiny_run
     args = ["experiment", "robust-features", "--scale", "tiny", "--out", str(tmp_path), "--quiet",
-            "--standard-model", str(out / "models" / "standard-n256.pt"), "--robust-model",
-            str(out / "models" / "robust-n256.pt"), "--datasets", "robust", "--craft-count", "16",
+            "--standard-model", str(out / "models" / "standard-n256-e1.pt"), "--robust-model",
+            str(out / "models" / "robust-n256-e1.pt"), "--datasets", "robust", "--craft-count", "16",
             "--shard-size", "16", "--eval-images", "50"]
     assert main(args + ["--layer", "model.nope"]) == 2  # a layer the model does not have
     assert main(args + ["--layer", "model.features"]) == 0

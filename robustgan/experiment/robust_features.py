@@ -84,8 +84,9 @@ def _train_model(path: Path, train_set: Dataset, info, config: TrainConfig, test
                  device: str, extra: Dict[str, Any], trained_now: List[str]) -> torch.nn.Module:
     """Train (resumably) and save a SmallCNN at ``path``; load it if it is already there.
 
-    Paths carry the training-set size (``models/NAME-nN.pt``), so a rerun with more images
-    (crafted sets grown with a larger ``craft_count``) trains new models instead of reusing them.
+    Paths carry the training-set size and the epochs (``models/NAME-nN-eE.pt``), so a rerun with more
+    images (crafted sets grown with a larger ``craft_count``) or other epochs trains new models
+    instead of reusing them.
     """
     if path.exists():
         return load_classifier(path, device=device)
@@ -144,7 +145,7 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
         _log(f"standard model: {scale.std_epochs} epoch(s) on {len(train_set)} images", progress)
         cfg = TrainConfig(**{**asdict(base), "epochs": scale.std_epochs})
         models["standard"] = stage("train standard", lambda: _train_model(
-            out / "models" / f"standard-n{len(train_set)}.pt", train_set, info, cfg, monitor, progress, device, {"role": "standard"}, trained_now))
+            out / "models" / f"standard-n{len(train_set)}-e{cfg.epochs}.pt", train_set, info, cfg, monitor, progress, device, {"role": "standard"}, trained_now))
         sources["standard"] = "trained here"
     adv = AdversarialConfig("pgd", eps=eps, norm=norm, steps=scale.at_steps)
     if robust_model is not None:
@@ -153,7 +154,7 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
         _log(f"robust model: PGD-AT ({adv.describe()}), {scale.at_epochs} epoch(s) on {len(train_set)} images", progress)
         cfg = TrainConfig(**{**asdict(base), "epochs": scale.at_epochs, "adversarial": adv})
         models["robust"] = stage("train robust", lambda: _train_model(
-            out / "models" / f"robust-n{len(train_set)}.pt", train_set, info, cfg, monitor, progress, device, {"role": "robust"}, trained_now))
+            out / "models" / f"robust-n{len(train_set)}-e{cfg.epochs}.pt", train_set, info, cfg, monitor, progress, device, {"role": "robust"}, trained_now))
         sources["robust"] = "trained here"
 
     crafted: Dict[str, Dict[str, Any]] = {}
@@ -184,7 +185,7 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
     for name, ds in trained_on.items():
         _log(f"fresh model on {ROWS[name][0]}: {scale.fresh_epochs} epoch(s) on {len(ds)} images", progress)
         models[name] = stage(f"train {name}", lambda: _train_model(
-            out / "models" / f"{name}-n{len(ds)}.pt", ds, info, fresh_cfg, monitor, progress, device, {"role": name}, trained_now))
+            out / "models" / f"{name}-n{len(ds)}-e{fresh_cfg.epochs}.pt", ds, info, fresh_cfg, monitor, progress, device, {"role": name}, trained_now))
         sources[name] = "trained here"
 
     rows: List[Dict[str, Any]] = []
