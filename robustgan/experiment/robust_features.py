@@ -80,22 +80,23 @@ def _log(msg: str, progress: bool) -> None:
         print(f"[robust-features] {msg}", flush=True)
 
 
-def _train_model(path: Path, train_set: Dataset, info, config: TrainConfig, test_set: Dataset, progress: bool,
-                 device: str, extra: Dict[str, Any], trained_now: List[str]) -> torch.nn.Module:
-    """Train (resumably) and save a SmallCNN at ``path``; load it if it is already there.
+def _train_model(models_dir: Path, role: str, train_set: Dataset, info, config: TrainConfig, test_set: Dataset,
+                 progress: bool, device: str, trained_now: List[str]) -> torch.nn.Module:
+    """Train (resumably) and save a SmallCNN for ``role``; load it if it is already there.
 
-    Paths carry the training-set size and the epochs (``models/NAME-nN-eE.pt``), so a rerun with more
+    Paths carry the training-set size and the epochs (``models/ROLE-nN-eE.pt``), so a rerun with more
     images (crafted sets grown with a larger ``craft_count``) or other epochs trains new models
     instead of reusing them.
     """
+    path = models_dir / f"{role}-n{len(train_set)}-e{config.epochs}.pt"
     if path.exists():
         return load_classifier(path, device=device)
-    trained_now.append(extra["role"])
+    trained_now.append(role)
     model, arch_kwargs = new_classifier("small-cnn", info, "fashion-mnist", config.seed)
     ckpt = path.with_suffix(".train.pt")
     train_classifier(model, train_set, config, test_set=test_set, checkpoint=ckpt, resume=ckpt.exists(),
                      device=device, progress=progress)
-    save_classifier(path, model.cpu(), "small-cnn", arch_kwargs, {"train_examples": len(train_set), **extra})
+    save_classifier(path, model.cpu(), "small-cnn", arch_kwargs, {"train_examples": len(train_set), "role": role})
     return model.to(device).eval()
 
 
@@ -145,7 +146,7 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
         _log(f"standard model: {scale.std_epochs} epoch(s) on {len(train_set)} images", progress)
         cfg = TrainConfig(**{**asdict(base), "epochs": scale.std_epochs})
         models["standard"] = stage("train standard", lambda: _train_model(
-            out / "models" / f"standard-n{len(train_set)}-e{cfg.epochs}.pt", train_set, info, cfg, monitor, progress, device, {"role": "standard"}, trained_now))
+            out / "models", "standard", train_set, info, cfg, monitor, progress, device, trained_now))
         sources["standard"] = "trained here"
     adv = AdversarialConfig("pgd", eps=eps, norm=norm, steps=scale.at_steps)
     if robust_model is not None:
@@ -154,7 +155,7 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
         _log(f"robust model: PGD-AT ({adv.describe()}), {scale.at_epochs} epoch(s) on {len(train_set)} images", progress)
         cfg = TrainConfig(**{**asdict(base), "epochs": scale.at_epochs, "adversarial": adv})
         models["robust"] = stage("train robust", lambda: _train_model(
-            out / "models" / f"robust-n{len(train_set)}-e{cfg.epochs}.pt", train_set, info, cfg, monitor, progress, device, {"role": "robust"}, trained_now))
+            out / "models", "robust", train_set, info, cfg, monitor, progress, device, trained_now))
         sources["robust"] = "trained here"
 
     crafted: Dict[str, Dict[str, Any]] = {}
@@ -162,7 +163,7 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
         maker = models["robust"] if kind == "robust" else models["standard"]
         steps = scale.invert_steps if kind in ("robust", "nonrobust") else scale.targeted_steps
         cfg = CraftConfig(kind=kind, count=scale.craft_count, shard_size=scale.shard_size, steps=steps,
-                          eps=craft_eps, layer=layer if kind in ("robust", "nonrobust") else None, seed=seed)
+                          eps=craft_eps, layer=layer, seed=seed)
         _log(f"crafting {ROWS['data-' + kind][0]} from {scale.craft_count} images ({cfg.params()['recipe']}, "
              f"{steps} steps)", progress)
         manifest = stage(f"craft {kind}", lambda: craft(maker, train_full, out / "data" / kind, cfg,
@@ -185,7 +186,7 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
     for name, ds in trained_on.items():
         _log(f"fresh model on {ROWS[name][0]}: {scale.fresh_epochs} epoch(s) on {len(ds)} images", progress)
         models[name] = stage(f"train {name}", lambda: _train_model(
-            out / "models" / f"{name}-n{len(ds)}-e{fresh_cfg.epochs}.pt", ds, info, fresh_cfg, monitor, progress, device, {"role": name}, trained_now))
+            out / "models", name, ds, info, fresh_cfg, monitor, progress, device, trained_now))
         sources[name] = "trained here"
 
     rows: List[Dict[str, Any]] = []
