@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from robustgan.data import load_dataset, take
 from robustgan.gan import GANConfig, train_gan
@@ -19,6 +20,22 @@ from robustgan.models.default import default_checkpoint_path
 # still overrides.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+class CrashAfter(Dataset):
+    """Raises once ``limit`` items have been read: a run dying in the middle of an epoch."""
+
+    def __init__(self, base: Dataset, limit: int):
+        self.base, self.limit, self.reads = base, limit, 0
+
+    def __len__(self):
+        return len(self.base)
+
+    def __getitem__(self, i):
+        self.reads += 1
+        if self.reads > self.limit:
+            raise RuntimeError("simulated crash")
+        return self.base[i]
 
 
 def cached_gan(tmp_path_factory, name: str, *, seed: int = 0, conditional: bool = False,

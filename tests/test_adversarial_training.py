@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Subset
 
+from conftest import CrashAfter
 from robustgan.cli import main
 from robustgan.data import load_dataset, take
 from robustgan.models import Normalized, SmallCNN, load_classifier
@@ -92,22 +93,6 @@ def test_inner_attack_runs_in_eval_mode_and_the_outer_loss_in_train_mode(method,
     assert all(p.requires_grad for p in spy.parameters())
 
 
-class _CrashAfter(Dataset):
-    """Raises once ``limit`` items have been read: a run dying in the middle of an epoch."""
-
-    def __init__(self, base: Dataset, limit: int):
-        self.base, self.limit, self.reads = base, limit, 0
-
-    def __len__(self):
-        return len(self.base)
-
-    def __getitem__(self, i):
-        self.reads += 1
-        if self.reads > self.limit:
-            raise RuntimeError("simulated crash")
-        return self.base[i]
-
-
 @pytest.mark.parametrize("method", ["pgd", "trades"])
 def test_crash_midway_then_resume_matches_an_uninterrupted_run_bit_for_bit(method, splits, tmp_path):
     train, test = splits
@@ -117,7 +102,7 @@ def test_crash_midway_then_resume_matches_an_uninterrupted_run_bit_for_bit(metho
     train_classifier(straight, small, cfg, progress=False)
     ckpt = tmp_path / "run.train.pt"
     with pytest.raises(RuntimeError, match="simulated crash"):  # dies a third into epoch 2
-        train_classifier(_fresh(), _CrashAfter(small, 192 + 64), cfg, checkpoint=ckpt, progress=False)
+        train_classifier(_fresh(), CrashAfter(small, 192 + 64), cfg, checkpoint=ckpt, progress=False)
     assert torch.load(ckpt, weights_only=True)["epoch"] == 1
     resumed = _fresh(seed=99)  # whatever the weights, resume loads the checkpoint's
     history = train_classifier(resumed, small, cfg, checkpoint=ckpt, resume=True, progress=False)

@@ -99,6 +99,11 @@ def test_growing_the_crafted_sets_crafts_only_new_shards_and_trains_new_models(t
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["trained_now"] == ["baseline", "data-det"] and results["crafted_shards_now"] == {"det": 0}
     assert (tmp_path / "models" / "data-det-n32-e1.pt").exists()
+    assert main(args + ["--craft-count", "32", "--fresh-epochs", "1", "--fresh-shift", "2"]) == 0  # shifted: new models
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["trained_now"] == ["baseline", "data-det"] and results["fresh_shift"] == 2
+    assert (tmp_path / "models" / "data-det-n32-e1-s2.pt").exists()
+    assert "each image shifted by up to 2 px" in (tmp_path / "table.md").read_text()
 
 
 def test_the_inversions_match_the_layer_given(tiny_run, tmp_path, capsys):

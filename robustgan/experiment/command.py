@@ -21,6 +21,8 @@ def register(sub) -> None:
     r.add_argument("--invert-steps", type=int, default=None, help="feature-inversion steps (D_R, D_NR)")
     r.add_argument("--targeted-steps", type=int, default=None, help="targeted L2 PGD steps (D_rand, D_det)")
     r.add_argument("--fresh-epochs", type=int, default=None, help="epochs of the models trained on each dataset")
+    r.add_argument("--fresh-shift", type=int, default=0, metavar="PIXELS",
+                   help="shift each training image of the fresh models by up to PIXELS (random, zero fill)")
     r.add_argument("--eval-images", type=int, default=None, help="test images for the table")
     r.add_argument("--eval-steps", type=int, default=None, help="PGD steps of the robust-accuracy attack")
     r.add_argument("--shard-size", type=int, default=None)
@@ -53,7 +55,7 @@ def run(args) -> None:
     results = run_experiment(args.out, scale, eps=args.eps, norm=args.norm, threats=args.threat,
                              craft_eps=args.craft_eps, datasets=args.datasets,
                              standard_model=args.standard_model, robust_model=args.robust_model, seed=args.seed,
-                             layer=args.layer,
+                             layer=args.layer, fresh_shift=args.fresh_shift,
                              device=args.device, data_dir=args.data_dir, progress=not args.quiet)
     print((Path(args.out) / "table.md").read_text(), end="")
     print(f"(results: {Path(args.out) / 'results.json'}, {results['total_seconds']:.0f} s)")

@@ -84,11 +84,11 @@ def _train_model(models_dir: Path, role: str, train_set: Dataset, info, config: 
                  progress: bool, device: str, trained_now: List[str]) -> torch.nn.Module:
     """Train (resumably) and save a SmallCNN for ``role``; load it if it is already there.
 
-    Paths carry the training-set size and the epochs (``models/ROLE-nN-eE.pt``), so a rerun with more
-    images (crafted sets grown with a larger ``craft_count``) or other epochs trains new models
-    instead of reusing them.
+    Paths carry the training-set size, the epochs and any shift augmentation
+    (``models/ROLE-nN-eE[-sS].pt``), so a rerun with more images (crafted sets grown with a larger
+    ``craft_count``), other epochs or another shift trains new models instead of reusing them.
     """
-    path = models_dir / f"{role}-n{len(train_set)}-e{config.epochs}.pt"
+    path = models_dir / f"{role}-n{len(train_set)}-e{config.epochs}{f'-s{config.shift}' if config.shift else ''}.pt"
     if path.exists():
         return load_classifier(path, device=device)
     trained_now.append(role)
@@ -103,13 +103,15 @@ def _train_model(models_dir: Path, role: str, train_set: Dataset, info, config: 
 def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "linf", craft_eps: float = 4.0,
                    threats: Optional[Sequence[Threat]] = None, datasets: Sequence[str] = DATASETS,
                    standard_model: Optional[Path] = None, robust_model: Optional[Path] = None, seed: int = 0,
-                   layer: Optional[str] = None, device: str = "cpu", data_dir: Optional[str] = None,
-                   progress: bool = True) -> Dict[str, Any]:
+                   layer: Optional[str] = None, fresh_shift: int = 0, device: str = "cpu",
+                   data_dir: Optional[str] = None, progress: bool = True) -> Dict[str, Any]:
     """Run every stage; returns the results dict also written to ``out/results.json`` (+ ``table.md``).
 
     ``eps``/``norm``: the robust model's adversarial training (PGD-AT). ``threats``: the robust
     accuracy columns of the table, as (norm, radius) pairs (default: the training threat alone).
     ``layer``: the representation D_R and D_NR match (default: the module named ``penultimate``).
+    ``fresh_shift``: random translation (pixels) of the fresh models' training images; the models
+    that make the datasets are trained without it.
     """
     unknown = [d for d in datasets if d not in DATASETS]
     if unknown:
@@ -178,13 +180,14 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
                     stats.setdefault(k[5:], []).append((v, s["count"]))
         crafted[kind]["stats"] = {k: sum(v * c for v, c in vs) / sum(c for _, c in vs) for k, vs in stats.items()}
 
-    fresh_cfg = TrainConfig(**{**asdict(base), "epochs": scale.fresh_epochs})
+    fresh_cfg = TrainConfig(**{**asdict(base), "epochs": scale.fresh_epochs, "shift": fresh_shift})
+    shifted = f", images shifted by up to {fresh_shift} px" if fresh_shift else ""
     trained_on: Dict[str, Dataset] = {"baseline": first(train_full, scale.craft_count)}
     for kind in datasets:
         ds = trained_on[f"data-{kind}"] = CraftedDataset(out / "data" / kind)
         crafted[kind]["seen_by"] = stage("evaluate", lambda: who_sees_what(ds, models["standard"], models["robust"]))
     for name, ds in trained_on.items():
-        _log(f"fresh model on {ROWS[name][0]}: {scale.fresh_epochs} epoch(s) on {len(ds)} images", progress)
+        _log(f"fresh model on {ROWS[name][0]}: {scale.fresh_epochs} epoch(s) on {len(ds)} images{shifted}", progress)
         models[name] = stage(f"train {name}", lambda: _train_model(
             out / "models", name, ds, info, fresh_cfg, monitor, progress, device, trained_now))
         sources[name] = "trained here"
@@ -207,6 +210,7 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
     results = {
         "experiment": "robust-features (Ilyas et al. 2019) on Fashion-MNIST",
         "scale": asdict(scale), "seed": seed, "eps": eps, "norm": norm, "craft_eps": craft_eps,
+        "fresh_shift": fresh_shift,
         "threats": [threat_label(t) for t in threats],
         "robust_attack": f"PGD-{scale.eval_steps}, step 2.5ε/{scale.eval_steps}, random start",
         "test_images": len(test), "adversarial_training": adv.describe(),
@@ -249,7 +253,10 @@ def markdown_table(results: Dict[str, Any]) -> str:
         lines.append(f"| {r['training_set']} | {r['train_examples']} | {100 * r['standard_accuracy']:.1f} | "
                      + "".join(f"{100 * r['robust_accuracies'][t]:.1f} | " for t in results["threats"])
                      + f"{r['description']} |")
-    notes = []
+    shift = results.get("fresh_shift", 0)
+    notes = [f"fresh models (the D subset and the crafted sets): standard training, "
+             f"{results['scale']['fresh_epochs']} epoch(s)"
+             + (f", each image shifted by up to {shift} px" if shift else "")]
     for kind, d in results["datasets"].items():
         s = d.get("stats", {})
         if "target_reached" in s:

@@ -17,6 +17,8 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=128, help="global batch (split over torchrun processes)")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--shift", type=int, default=0, metavar="PIXELS",
+                   help="augmentation: shift each training image by up to PIXELS (random, zero fill)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--resume", action="store_true", help="continue from OUT's .train.pt checkpoint")
     p.add_argument("--train-subset", type=int, default=None, help="train on the first N training images")
@@ -58,7 +60,7 @@ def run(args) -> None:
     robust_eval = args.robust_eval if args.robust_eval is not None else (1000 if args.adversarial else 0)
     result = train_job(args.out, arch=args.arch, dataset=args.dataset, data_dir=args.data_dir,
                        config=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                                          adversarial=adv),
+                                          adversarial=adv, shift=args.shift),
                        resume=args.resume, device=args.device, progress=not args.quiet,
                        train_subset=args.train_subset, test_subset=args.test_subset, robust_eval=robust_eval,
                        perturb=perturb)

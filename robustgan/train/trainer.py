@@ -1,7 +1,7 @@
 """Classifier training with atomic per-epoch checkpoints and bit-exact resume on CPU.
 
-Shuffling uses a generator seeded from (seed, epoch), the attacks of adversarial training one seeded
-from (seed, epoch, rank), and the checkpoint holds model, optimiser and RNG states, so a resumed run
+Shuffling uses a generator seeded from (seed, epoch), the attacks of adversarial training and the
+shift augmentation ones seeded from (seed, epoch, rank), and the checkpoint holds model, optimiser and RNG states, so a resumed run
 continues exactly as an uninterrupted one would. Under ``torchrun`` (WORLD_SIZE > 1) the same call
 trains with DistributedDataParallel; rank 0 alone prints and writes checkpoints.
 """
@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from ..models.checkpoint import atomic_save, safe_load
 from . import distributed
 from .adversarial import AdversarialConfig, adversarial_batch_loss
+from .augment import random_shift, shift_seed
 
 Perturb = Callable[[nn.Module, Tensor, Tensor], Tensor]
 
@@ -35,6 +36,7 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     adversarial: Optional[AdversarialConfig] = None  # None: standard training
+    shift: int = 0  # translate each training image by up to this many pixels (zero fill); 0: no augmentation
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -44,6 +46,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if isinstance(self.shift, bool) or not isinstance(self.shift, int) or self.shift < 0:
+            raise ValueError(f"shift must be an integer >= 0, got {self.shift!r}")
         if self.adversarial is not None and not isinstance(self.adversarial, AdversarialConfig):
             raise TypeError("adversarial must be an AdversarialConfig or None")
 
@@ -52,6 +56,8 @@ class TrainConfig:
         d = dataclasses.asdict(self)
         for k in ("epochs", "num_workers"):
             d.pop(k)
+        if not d["shift"]:  # checkpoints written before augmentation existed stay resumable
+            d.pop("shift")
         return d
 
 
@@ -155,11 +161,14 @@ def _train(model, train_set, config, test_set, checkpoint, resume, perturb, devi
     for epoch in range(start_epoch, config.epochs):
         loader = _loader(train_set, config, epoch, ctx)
         attack_gen = torch.Generator().manual_seed(attack_seed(config.seed, epoch, ctx.rank))
+        shift_gen = torch.Generator().manual_seed(shift_seed(config.seed, epoch, ctx.rank))
         net.train()
         t0, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not show, leave=False)
         for x, y in bar:
             x, y = x.to(device), y.to(device)
+            if config.shift:
+                x = random_shift(x, config.shift, shift_gen)
             if adv is not None:
                 loss, logits = adversarial_batch_loss(adv, net, model, x, y, attack_gen)
             else:
