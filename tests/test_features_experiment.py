@@ -65,6 +65,9 @@ def test_given_checkpoints_replace_training_and_bad_knobs_fail(tiny_run, tmp_pat
     assert results["trained_now"] == ["baseline", "data-det"]
     assert main(["experiment", "robust-features", "--scale", "huge", "--out", str(tmp_path)]) == 2
     assert main(["experiment", "robust-features", "--scale", "tiny", "--fresh-epochs", "0", "--out", str(tmp_path)]) == 2
+    capsys.readouterr()
+    assert main(["experiment", "robust-features", "--scale", "tiny", "--fresh-shift", "-1", "--out", str(tmp_path / "bad")]) == 2
+    assert "fresh_shift must be" in capsys.readouterr().err and not (tmp_path / "bad").exists()  # refused up front
     assert main(["experiment", "robust-features", "--scale", "tiny", "--datasets", "cats", "--out", str(tmp_path)]) == 2
     for bad in ("l3:0.1", "linf", "l2:-1", "linf:x"):
         with pytest.raises(SystemExit):
