@@ -29,6 +29,7 @@ from ..features.shards import atomic_write_json
 from ..models import checkpoint_meta, load_classifier, model_fingerprint, save_classifier
 from ..train import AdversarialConfig, TrainConfig, accuracy, train_classifier
 from ..train.job import first, new_classifier, robust_accuracy
+from ..validation import check_positive_int
 from .scales import Scale
 
 DATASETS = ("robust", "nonrobust", "rand", "det")
@@ -116,8 +117,7 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
     unknown = [d for d in datasets if d not in DATASETS]
     if unknown:
         raise ValueError(f"unknown dataset(s) {unknown}; choose from {list(DATASETS)}")
-    if isinstance(fresh_shift, bool) or not isinstance(fresh_shift, int) or fresh_shift < 0:
-        raise ValueError(f"fresh_shift must be an integer >= 0, got {fresh_shift!r}")  # before hours of crafting
+    check_positive_int(fresh_shift, "fresh_shift", minimum=0)  # before hours of crafting
     if not 0 < eps < float("inf") or not 0 < craft_eps < float("inf"):
         raise ValueError("eps and craft_eps must be finite and > 0")
     threats = check_threats([(norm, eps)] if threats is None else threats)

@@ -9,11 +9,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..validation import check_positive_int
+
 
 def random_shift(x: Tensor, pixels: int, generator: torch.Generator) -> Tensor:
     """Translate each image of ``x`` (B, C, H, W) by its own (dy, dx) ∈ [−pixels, pixels]², filling with 0."""
-    if isinstance(pixels, bool) or not isinstance(pixels, int) or pixels < 0:
-        raise ValueError(f"pixels must be an int >= 0, got {pixels!r}")
+    check_positive_int(pixels, "pixels", minimum=0)
     if x.dim() != 4:
         raise ValueError(f"expected a (B, C, H, W) batch, got shape {tuple(x.shape)}")
     if pixels == 0:

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from ..models.checkpoint import atomic_save, safe_load
+from ..validation import check_positive_int
 from . import distributed
 from .adversarial import AdversarialConfig, adversarial_batch_loss
 from .augment import random_shift, shift_seed
@@ -39,15 +40,10 @@ class TrainConfig:
     shift: int = 0  # translate each training image by up to this many pixels (zero fill); 0: no augmentation
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
-            v = getattr(self, name)
-            low = 0 if name == "epochs" else 1
-            if isinstance(v, bool) or not isinstance(v, int) or v < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+        for name, low in (("epochs", 0), ("batch_size", 1), ("shift", 0)):
+            check_positive_int(getattr(self, name), name, minimum=low)
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        if isinstance(self.shift, bool) or not isinstance(self.shift, int) or self.shift < 0:
-            raise ValueError(f"shift must be an integer >= 0, got {self.shift!r}")
         if self.adversarial is not None and not isinstance(self.adversarial, AdversarialConfig):
             raise TypeError("adversarial must be an AdversarialConfig or None")
 
