@@ -21,9 +21,46 @@ class AttackResult:
     distance: Tensor
     steps: Optional[Tensor] = None
     norm: float = float("inf")
+    forwards: Optional[Tensor] = None  # per sample: model forward passes the attack spent on it
+    backwards: Optional[Tensor] = None  # per sample: input-gradient (backward) passes
+
+    @property
+    def queries(self) -> Optional[Tensor]:
+        """Per sample: forward plus backward passes, the cost measure attacks are compared at."""
+        if self.forwards is None:
+            return None
+        return self.forwards + (0 if self.backwards is None else self.backwards)
 
     def __iter__(self):  # allows ``x_adv, success, *_ = attack(...)``
         return iter((self.x, self.success, self.distance, self.steps))
+
+
+class Queries:
+    """Per-sample forward and backward passes, summed over every optimisation an attack runs."""
+
+    def __init__(self, n: int, device: torch.device):
+        self.forwards = torch.zeros(n, dtype=torch.long, device=device)
+        self.backwards = torch.zeros(n, dtype=torch.long, device=device)
+
+    def add(self, res, index: Optional[Tensor] = None) -> "Queries":
+        """Add an :class:`~robustgan.optim.OptimizeResult`'s counts (of the samples ``index``)."""
+        for mine, theirs in ((self.forwards, res.forwards), (self.backwards, res.backwards)):
+            if theirs is None:
+                continue
+            if index is None:
+                mine += theirs.to(mine.device)
+            else:
+                mine.index_add_(0, index.to(mine.device), theirs.to(mine.device))
+        return self
+
+    def add_forward(self, index: Optional[Tensor] = None, backward: bool = False) -> "Queries":
+        """One forward pass (and its backward when ``backward``) of the samples ``index`` (default all)."""
+        for store in (self.forwards, self.backwards) if backward else (self.forwards,):
+            if index is None:
+                store += 1
+            else:
+                store.index_add_(0, index.to(store.device), torch.ones_like(index, dtype=store.dtype))
+        return self
 
 
 def prepare(model: nn.Module, x: Tensor, y: Tensor, target: Optional[Tensor], eps=None):
@@ -62,18 +99,35 @@ def fooled(targeted: bool):
     return test
 
 
+def closest_to_success(p: float, success):
+    """A ``score`` for minimal-distortion runs: among successful iterates the smallest Lp distance,
+    among the others the lowest objective (the one closest to success, where a search continues)."""
+    def score(ev: Evaluation, loss: Tensor) -> Tensor:
+        return torch.where(success(ev).bool(), lp_norm(ev.x - ev.origin, p), loss)
+    return score
+
+
 @torch.no_grad()
 def finish(model: nn.Module, x_adv: Tensor, x: Tensor, y: Tensor, target: Optional[Tensor],
-           norm: float, steps: Optional[Tensor] = None, success: Optional[Tensor] = None) -> AttackResult:
+           norm: float, steps: Optional[Tensor] = None, success: Optional[Tensor] = None,
+           queries=None) -> AttackResult:
     """Package the result; without ``success`` from the optimiser (which judged the kept iterates
-    on their own forward pass), judge the images with one forward pass (model state preserved)."""
+    on their own forward pass), judge the images with one forward pass (model state preserved).
+
+    ``queries``: a :class:`Queries` or the :class:`~robustgan.optim.OptimizeResult` whose counts
+    the result reports (the judging pass is added to them)."""
     from robustgan.optim import frozen
 
+    if queries is not None and not isinstance(queries, Queries):
+        queries = Queries(x.shape[0], x.device).add(queries)
     if success is None:
         with frozen([model]):
             pred = model(x_adv).argmax(dim=1)
         success = pred == target if target is not None else pred != y
-    return AttackResult(x_adv, success, lp_norm(x_adv - x, norm), steps, norm)
+        if queries is not None:
+            queries.add_forward()
+    fw, bw = (None, None) if queries is None else (queries.forwards, queries.backwards)
+    return AttackResult(x_adv, success, lp_norm(x_adv - x, norm), steps, norm, fw, bw)
 
 
 def generator_for(seed: Optional[int], generator: Optional[torch.Generator]) -> Optional[torch.Generator]:
@@ -85,4 +139,4 @@ def generator_for(seed: Optional[int], generator: Optional[torch.Generator]) -> 
 
 
 Norm = Union[str, float]
-__all__ = ["AttackResult", "Norm", "adversarial_loss", "finish", "fooled", "generator_for", "parse_norm", "prepare"]
+__all__ = ["AttackResult", "Norm", "Queries", "adversarial_loss", "closest_to_success", "finish", "fooled", "generator_for", "parse_norm", "prepare"]

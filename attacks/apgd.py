@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from robustgan.objectives import TargetedDLR
 from robustgan.optim import APGD, Ball, Box, frozen, optimize, parse_norm, uniform_in_ball
 
-from ._common import AttackResult, Norm, adversarial_loss, finish, fooled, generator_for, prepare
+from ._common import AttackResult, Queries, Norm, adversarial_loss, finish, fooled, generator_for, prepare
 
 
 def apgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *, norm: Norm = "linf",
@@ -30,7 +30,7 @@ def apgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *, n
         success=fooled(False), stop_on_success=early_stop, generator=generator_for(seed, generator),
         progress=progress, desc=f"APGD-{loss.upper()}",
     )
-    return finish(model, res.x, x, y, None, p, res.steps, res.success)
+    return finish(model, res.x, x, y, None, p, res.steps, res.success, queries=res)
 
 
 @torch.no_grad()
@@ -56,6 +56,7 @@ def apgd_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tens
     order = ranked_targets(model, x, min(targets, num_classes(model, x) - 1))
     gen = generator_for(seed, generator)
     x_adv, success = x.clone(), torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+    spent = Queries(x.shape[0], x.device).add_forward()  # the clean pass that ranks the targets
     for t in order:
         alive = (~success).nonzero().squeeze(1)
         if alive.numel() == 0:
@@ -66,9 +67,10 @@ def apgd_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tens
             init=uniform_in_ball(p), success=fooled(False), stop_on_success=True, generator=gen,
             progress=progress, desc="APGD-T",
         )
+        spent.add(res, alive)
         x_adv[alive[res.success]] = res.x[res.success]
         success[alive[res.success]] = True
-    return finish(model, x_adv, x, y, None, p, None, success)
+    return finish(model, x_adv, x, y, None, p, None, success, queries=spent)
 
 
 @torch.no_grad()

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from robustgan.objectives import Distance, Margin, TargetMargin
 from robustgan.optim import Adam, TanhBox, lp_norm, optimize, search_penalty
 
-from ._common import AttackResult, finish, fooled, prepare
+from ._common import AttackResult, Queries, closest_to_success, finish, fooled, prepare
 
 
 def cw_l2(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = None,
@@ -18,23 +18,26 @@ def cw_l2(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = 
     """Per sample, the smallest-L2 successful iterate over all c tried.
 
     f is the margin max(z_y − max_{i≠y} z_i, −κ) (or its targeted twin); the change of variables
-    x = (tanh(w) + 1)/2 keeps every iterate inside the box without projection.
+    x = (tanh(w) + 1)/2 keeps every iterate inside the box without projection. A sample not yet
+    fooled continues from its last round's closest iterate with a ten times larger c, so the
+    rounds add up for points far from the boundary (see :func:`~robustgan.optim.search_penalty`).
     """
     y, target, _ = prepare(model, x, y, target)
     targeted = target is not None
     margin = TargetMargin(confidence) if targeted else Margin(confidence)
+    success = fooled(targeted)
+    spent = Queries(x.shape[0], x.device)
 
-    def run(weights: Tensor):
+    def run(weights: Tensor, start: Tensor):
         return optimize(
-            model, x, Distance(2, squared=True) + weights * margin,
+            model, start, Distance(2, squared=True) + weights * margin, origin=x,
             step=Adam(lr), steps=steps, parametrization=TanhBox(0, 1),
-            target=target if targeted else y, success=fooled(targeted),
-            score=lambda ev, loss: lp_norm(ev.x - ev.origin, 2),
+            target=target if targeted else y, success=success, score=closest_to_success(2, success),
             progress=progress, desc="CW-L2",
         )
 
     initial = torch.full((x.shape[0],), float(c), device=x.device)
     best, _, found, _ = search_penalty(run, initial, search_rounds, raise_on_success=False,
-                                       distance=lambda z: lp_norm(z - x, 2))
+                                       distance=lambda z: lp_norm(z - x, 2), origin=x, on_result=spent.add)
     x_adv = torch.where(found.reshape(-1, 1, 1, 1), best, x)
-    return finish(model, x_adv, x, y, target, 2.0)
+    return finish(model, x_adv, x, y, target, 2.0, queries=spent)

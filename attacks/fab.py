@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from robustgan.objectives import LogitGap
 from robustgan.optim import Box, Evaluation, FABStep, lp_norm, optimize, parse_norm
 
-from ._common import AttackResult, Norm, finish, prepare
+from ._common import AttackResult, Queries, Norm, finish, prepare
 from .apgd import num_classes, ranked_targets
 
 
@@ -27,6 +27,7 @@ def fab_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tenso
     eps_all = eps_all.to(x.device)
     order = ranked_targets(model, x, min(targets, num_classes(model, x) - 1))
     x_adv, success = x.clone(), torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+    spent = Queries(x.shape[0], x.device).add_forward()  # the clean pass that ranks the targets
     for t in order:
         alive = (~success).nonzero().squeeze(1)
         if alive.numel() == 0:
@@ -42,6 +43,7 @@ def fab_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tenso
             target=y[alive], success=within, stop_on_success=True,
             score=lambda ev, loss: lp_norm(ev.x - ev.origin, p), progress=progress, desc="FAB-T",
         )
+        spent.add(res, alive)
         x_adv[alive[res.success]] = res.x[res.success]
         success[alive[res.success]] = True
-    return finish(model, x_adv, x, y, None, p, None, success)
+    return finish(model, x_adv, x, y, None, p, None, success, queries=spent)

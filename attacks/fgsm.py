@@ -19,4 +19,4 @@ def fgsm(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
         step=Sign(eps), steps=1, constraint=LinfBall(eps) & Box(0, 1),
         target=y if target is None else target, keep="last", success=fooled(target is not None),
     )
-    return finish(model, res.x, x, y, target, float("inf"), res.steps, res.success)
+    return finish(model, res.x, x, y, target, float("inf"), res.steps, res.success, queries=res)

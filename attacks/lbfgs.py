@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from robustgan.objectives import CrossEntropy, Distance, Margin
 from robustgan.optim import LBFGSB, Box, lp_norm, optimize, search_penalty
 
-from ._common import AttackResult, finish, fooled, prepare
+from ._common import AttackResult, Queries, closest_to_success, finish, fooled, prepare
 
 
 def lbfgs(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = None,
@@ -28,15 +28,18 @@ def lbfgs(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = 
     goal = target if targeted else y
     adversarial = CrossEntropy() if targeted else Margin(confidence=0.0)
 
-    def run(weights: Tensor):
+    success = fooled(targeted)
+    spent = Queries(x.shape[0], x.device)
+
+    def run(weights: Tensor, start: Tensor):
         return optimize(
-            model, x, weights * Distance(2) + adversarial,
+            model, start, weights * Distance(2) + adversarial, origin=x,
             step=LBFGSB(), steps=max_iter, constraint=Box(0, 1), target=goal,
-            success=fooled(targeted), score=lambda ev, loss: lp_norm(ev.x - ev.origin, 2),
+            success=success, score=closest_to_success(2, success),
         )
 
     initial = torch.full((x.shape[0],), float(c), device=x.device)
     best, _, found, _ = search_penalty(run, initial, search_rounds, raise_on_success=True,
-                                       distance=lambda z: lp_norm(z - x, 2))
+                                       distance=lambda z: lp_norm(z - x, 2), origin=x, on_result=spent.add)
     x_adv = torch.where(found.reshape(-1, 1, 1, 1), best, x)
-    return finish(model, x_adv, x, y, target, 2.0)
+    return finish(model, x_adv, x, y, target, 2.0, queries=spent)

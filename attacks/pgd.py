@@ -36,7 +36,7 @@ def pgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
         success=fooled(target is not None), stop_on_success=early_stop, keep=keep,
         generator=generator_for(seed, generator), progress=progress, desc=f"PGD-{steps}",
     )
-    return finish(model, res.x, x, y, target, p, res.steps, res.success)
+    return finish(model, res.x, x, y, target, p, res.steps, res.success, queries=res)
 
 
 def mifgsm(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
@@ -50,4 +50,4 @@ def mifgsm(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
         step=Momentum(alpha, decay), steps=steps, constraint=Ball(float("inf"), eps) & Box(0, 1),
         target=y if target is None else target, keep="last", success=fooled(target is not None),
     )
-    return finish(model, res.x, x, y, target, float("inf"), res.steps, res.success)
+    return finish(model, res.x, x, y, target, float("inf"), res.steps, res.success, queries=res)

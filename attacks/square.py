@@ -32,4 +32,4 @@ def square(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
         constraint=Ball(p, eps) & Box(0, 1), target=y, init=square_init(p, gen),
         success=fooled(False), stop_on_success=True, generator=gen, progress=progress, desc="Square",
     )
-    return finish(model, res.x, x, y, None, p, res.steps, res.success)
+    return finish(model, res.x, x, y, None, p, res.steps, res.success, queries=res)

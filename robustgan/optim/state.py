@@ -42,6 +42,8 @@ class OptimizeResult:
     trace: List[float]  # mean objective of the active rows at each step
     evaluations: int = 0  # forward passes per row, summed over rows
     variable: Optional[Tensor] = None  # the kept variable per sample, for parametrisations with keep_variable
+    forwards: Optional[Tensor] = None  # per sample: model forward passes over all its rows (restarts included)
+    backwards: Optional[Tensor] = None  # per sample: backward passes (gradients of the input) over all its rows
 
 
 def _looks_like_probabilities(logits: Tensor) -> bool:
@@ -91,6 +93,9 @@ class RunState:
         self.best_score = torch.full((rows,), float("inf"), device=device)
         self.best_success = torch.zeros(rows, dtype=torch.bool, device=device)
         self.evaluations = 0
+        n_samples = origin.shape[0]
+        self.forwards = torch.zeros(n_samples, dtype=torch.long, device=device)
+        self.backwards = torch.zeros(n_samples, dtype=torch.long, device=device)
         self._checked_outputs = False
 
     def inputs(self, w: Tensor, rows: Optional[Tensor]) -> Tensor:
@@ -126,6 +131,9 @@ class RunState:
         if loss.dim() != 1 or loss.shape[0] != w.shape[0]:
             raise ValueError(f"an objective must return one value per row, got shape {tuple(loss.shape)}")
         self.evaluations += w.shape[0]
+        self.forwards.index_add_(0, samples, torch.ones_like(samples))
+        if torch.is_grad_enabled() and w.requires_grad:  # the caller differentiates this evaluation
+            self.backwards.index_add_(0, samples, torch.ones_like(samples))
         return ev, loss
 
     @torch.no_grad()
@@ -190,4 +198,6 @@ class RunState:
             trace=trace,
             evaluations=self.evaluations,
             variable=self.best_w[row] if self.best_w is not None else None,
+            forwards=self.forwards.clone(),
+            backwards=self.backwards.clone(),
         )
