@@ -2,13 +2,21 @@
 from ._common import AttackResult
 from .apgd import apgd, apgd_targeted
 from .cw import cw_l2
+from .ddn import ddn
+from .deepfool import deepfool
 from .fab import fab_targeted
 from .fgsm import fgsm
+from .fmn import fmn
 from .lbfgs import lbfgs
 from .pgd import mifgsm, pgd
 from .square import square
 
 ATTACKS = {"fgsm": fgsm, "pgd": pgd, "mifgsm": mifgsm, "lbfgs": lbfgs, "cw": cw_l2, "apgd": apgd,
            "apgd-t": apgd_targeted, "fab-t": fab_targeted, "square": square}
+ATTACKS["fmn"] = fmn
+ATTACKS["ddn"] = ddn
+ATTACKS["deepfool"] = deepfool
 
 __all__ = ["ATTACKS", "AttackResult", "apgd", "apgd_targeted", "fab_targeted", "square", "cw_l2", "fgsm", "lbfgs", "mifgsm", "pgd"]
+__all__ += ["ddn", "fmn"]
+__all__ += ["deepfool"]

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from robustgan.objectives import DLR, CrossEntropy, Margin, Objective, TargetMargin
 from robustgan.optim import Evaluation, lp_norm, parse_norm
-from robustgan.validation import check_eps, check_images, check_labels, num_classes_of
+from robustgan.validation import check_eps, check_images, check_labels, check_positive_int, num_classes_of
 
 
 @dataclass
@@ -99,11 +99,13 @@ def fooled(targeted: bool):
     return test
 
 
-def closest_to_success(p: float, success):
-    """A ``score`` for minimal-distortion runs: among successful iterates the smallest Lp distance,
-    among the others the lowest objective (the one closest to success, where a search continues)."""
+def smallest_success(p: float, success):
+    """A ``score`` for minimal-distortion runs: among successful iterates the Lp (p = 0: L0)
+    distance, among the others the objective (how far from success, where a search continues)."""
+    from robustgan.optim.minimal_norm import norm_of
+
     def score(ev: Evaluation, loss: Tensor) -> Tensor:
-        return torch.where(success(ev).bool(), lp_norm(ev.x - ev.origin, p), loss)
+        return torch.where(success(ev).bool(), norm_of(ev.x - ev.origin, p), loss)
     return score
 
 
@@ -130,6 +132,21 @@ def finish(model: nn.Module, x_adv: Tensor, x: Tensor, y: Tensor, target: Option
     return AttackResult(x_adv, success, lp_norm(x_adv - x, norm), steps, norm, fw, bw)
 
 
+def budget_steps(steps: int, queries: Optional[int], runs: int = 1) -> int:
+    """The step count per run that keeps every sample within ``queries`` model passes.
+
+    A run of k steps costs each sample k forward and k backward passes plus one closing forward
+    pass that scores the last iterate: 2k + 1 queries. An attack made of ``runs`` runs (CW's and
+    L-BFGS's penalty rounds) splits the budget evenly, so Q queries allow ⌊(Q/runs − 1)/2⌋ steps
+    per run, never more than ``steps``.
+    """
+    steps = check_positive_int(steps, "steps", minimum=0)
+    if queries is None:
+        return steps
+    queries = check_positive_int(queries, "queries", minimum=1)
+    return min(steps, max(queries // runs - 1, 0) // 2)
+
+
 def generator_for(seed: Optional[int], generator: Optional[torch.Generator]) -> Optional[torch.Generator]:
     if generator is not None:
         return generator
@@ -139,4 +156,4 @@ def generator_for(seed: Optional[int], generator: Optional[torch.Generator]) -> 
 
 
 Norm = Union[str, float]
-__all__ = ["AttackResult", "Norm", "Queries", "adversarial_loss", "closest_to_success", "finish", "fooled", "generator_for", "parse_norm", "prepare"]
+__all__ = ["AttackResult", "Norm", "Queries", "adversarial_loss", "finish", "fooled", "generator_for", "parse_norm", "prepare", "budget_steps", "smallest_success"]

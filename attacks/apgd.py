@@ -3,34 +3,106 @@
 Recipes over :func:`robustgan.optim.optimize` with the :class:`~robustgan.optim.APGD` step rule;
 APGD-T runs once per target class (the k-th most likely classes at the clean point), each time
 only on the points that are still unbroken.
+
+L1 (Croce & Hein 2021) starts from Gaussian noise projected onto the ball ∩ box, and can spend its
+budget on the paper's ε schedule (``large_reps``): 30% of the steps at 3ε, 30% at 2ε, the rest at
+ε, each phase starting from the previous one's best point. A point counts as broken only when it
+is misclassified within ε itself.
 """
 from __future__ import annotations
 
-from typing import Optional, Union
+import math
+from typing import Callable, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
 from robustgan.objectives import TargetedDLR
-from robustgan.optim import APGD, Ball, Box, frozen, optimize, parse_norm, uniform_in_ball
+from robustgan.optim import (APGD, Ball, Box, Evaluation, frozen, gaussian_noise, lp_norm, optimize, parse_norm,
+                             uniform_in_ball)
 
 from ._common import AttackResult, Queries, Norm, adversarial_loss, finish, fooled, generator_for, prepare
 
 
+def _rule(p: float, sparsity: Optional[float] = 0.2) -> APGD:
+    return APGD(p, sparsity=sparsity, box=Box(0, 1) if p == 1 else None)
+
+
+def _start(p: float):
+    return gaussian_noise() if p == 1 else uniform_in_ball(p)
+
+
+def eps_schedule(steps: int) -> List[Tuple[float, int]]:
+    """L1-APGD's (radius factor, steps) phases: 3ε, 2ε, ε for 30%, 30% and the rest of the budget."""
+    first = math.ceil(0.3 * steps)
+    second = min(first, steps - first)
+    return [(3.0, first), (2.0, second), (1.0, max(steps - first - second, 0))]
+
+
+def _fooled_within(p: float, radius: Tensor) -> Callable[[Evaluation], Tensor]:
+    def test(ev: Evaluation) -> Tensor:
+        close = lp_norm(ev.x - ev.origin, p) <= radius[ev.samples] * (1 + 1e-6)
+        return (ev.logits.argmax(dim=1) != ev.target) & close
+    return test
+
+
+def _run(model: nn.Module, x: Tensor, y: Tensor, objective_for: Callable[[Tensor], object], p: float,
+         eps: Tensor, steps: int, restarts: int, early_stop: bool, large_reps: bool,
+         gen: Optional[torch.Generator], progress: bool, desc: str):
+    """One APGD attack on all of ``x``; returns (x_adv, success, steps or None, queries).
+    ``objective_for(index)`` is the loss for the points ``x[index]``."""
+    n = x.shape[0]
+    if not large_reps:
+        res = optimize(
+            model, x, objective_for(torch.arange(n, device=x.device)), step=_rule(p), steps=steps,
+            constraint=Ball(p, eps) & Box(0, 1), target=y, restarts=restarts, init=_start(p),
+            success=fooled(False), stop_on_success=early_stop, generator=gen, progress=progress, desc=desc,
+        )
+        return res.x, res.success, res.steps, Queries(n, x.device).add(res)
+    if p != 1:
+        raise ValueError("large_reps is L1-APGD's ε schedule; use it with norm='l1'")
+    x_adv, success = x.clone(), torch.zeros(n, dtype=torch.bool, device=x.device)
+    spent = Queries(n, x.device)
+    for _ in range(restarts):  # independent schedules, each on the points the earlier ones left
+        alive = (~success).nonzero().squeeze(1)
+        current, init = x[alive], _start(p)
+        for factor, phase_steps in eps_schedule(steps):
+            if alive.numel() == 0:
+                break
+            res = optimize(
+                model, current, objective_for(alive), step=_rule(p, None), steps=phase_steps,
+                constraint=Ball(p, factor * eps[alive]) & Box(0, 1), origin=x[alive], target=y[alive],
+                init=init, success=_fooled_within(p, eps[alive]), stop_on_success=True, generator=gen,
+                progress=progress, desc=f"{desc} {factor:g}ε",
+            )
+            spent.add(res, alive)
+            won = res.success
+            x_adv[alive[won]] = res.x[won]
+            success[alive[won]] = True
+            alive, current, init = alive[~won], res.x[~won], None
+        x_adv[alive] = current  # the unbroken keep their best point at ε, as without the schedule
+    return x_adv, success, None, spent
+
+
+def _per_sample(eps: Union[float, Tensor], n: int, device: torch.device) -> Tensor:
+    eps = eps if isinstance(eps, Tensor) and eps.dim() > 0 else torch.full((n,), float(eps))
+    return eps.to(device)
+
+
 def apgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *, norm: Norm = "linf",
          loss: str = "ce", steps: int = 100, restarts: int = 1, early_stop: bool = True,
-         seed: Optional[int] = 0, generator: Optional[torch.Generator] = None,
+         large_reps: bool = False, seed: Optional[int] = 0, generator: Optional[torch.Generator] = None,
          progress: bool = False) -> AttackResult:
-    """Untargeted APGD on the cross-entropy (``loss='ce'``) or the scale-invariant DLR loss."""
+    """Untargeted APGD on the cross-entropy (``loss='ce'``) or the scale-invariant DLR loss, in an
+    L∞, L2 or L1 ball. ``large_reps`` (L1 only): the 3ε → 2ε → ε schedule, ``restarts`` times
+    in sequence on the points still unbroken (AutoAttack's L1 setting: 5 restarts)."""
     y, _, eps = prepare(model, x, y, None, eps)
     p = parse_norm(norm)
-    res = optimize(
-        model, x, adversarial_loss(loss, False), step=APGD(p), steps=steps,
-        constraint=Ball(p, eps) & Box(0, 1), target=y, restarts=restarts, init=uniform_in_ball(p),
-        success=fooled(False), stop_on_success=early_stop, generator=generator_for(seed, generator),
-        progress=progress, desc=f"APGD-{loss.upper()}",
-    )
-    return finish(model, res.x, x, y, None, p, res.steps, res.success, queries=res)
+    objective = adversarial_loss(loss, False)
+    x_adv, success, steps_used, spent = _run(
+        model, x, y, lambda index: objective, p, _per_sample(eps, x.shape[0], x.device), steps, restarts,
+        early_stop, large_reps, generator_for(seed, generator), progress, f"APGD-{loss.upper()}")
+    return finish(model, x_adv, x, y, None, p, steps_used, success, queries=spent)
 
 
 @torch.no_grad()
@@ -45,14 +117,14 @@ def ranked_targets(model: nn.Module, x: Tensor, count: int) -> Tensor:
 
 def apgd_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
                   norm: Norm = "linf", targets: int = 9, steps: int = 100, restarts: int = 1,
-                  seed: Optional[int] = 0, generator: Optional[torch.Generator] = None,
+                  large_reps: bool = False, seed: Optional[int] = 0, generator: Optional[torch.Generator] = None,
                   progress: bool = False) -> AttackResult:
     """APGD-T: targeted DLR toward each of the ``targets`` runner-up classes in turn; a point counts
-    as broken when it is misclassified (any class), as in AutoAttack."""
+    as broken when it is misclassified (any class), as in AutoAttack. ``large_reps``: as in
+    :func:`apgd` (L1 only)."""
     y, _, eps = prepare(model, x, y, None, eps)
     p = parse_norm(norm)
-    eps_all = eps if isinstance(eps, Tensor) and eps.dim() > 0 else torch.full((x.shape[0],), float(eps))
-    eps_all = eps_all.to(x.device)
+    eps_all = _per_sample(eps, x.shape[0], x.device)
     order = ranked_targets(model, x, min(targets, num_classes(model, x) - 1))
     gen = generator_for(seed, generator)
     x_adv, success = x.clone(), torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
@@ -61,15 +133,14 @@ def apgd_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tens
         alive = (~success).nonzero().squeeze(1)
         if alive.numel() == 0:
             break
-        res = optimize(
-            model, x[alive], -TargetedDLR(t[alive]), step=APGD(p), steps=steps,
-            constraint=Ball(p, eps_all[alive]) & Box(0, 1), target=y[alive], restarts=restarts,
-            init=uniform_in_ball(p), success=fooled(False), stop_on_success=True, generator=gen,
-            progress=progress, desc="APGD-T",
-        )
-        spent.add(res, alive)
-        x_adv[alive[res.success]] = res.x[res.success]
-        success[alive[res.success]] = True
+        goal = t[alive]
+        found, won, _, used = _run(
+            model, x[alive], y[alive], lambda index, goal=goal: -TargetedDLR(goal[index]), p, eps_all[alive],
+            steps, restarts, True, large_reps, gen, progress, "APGD-T")
+        spent.forwards[alive] += used.forwards
+        spent.backwards[alive] += used.backwards
+        x_adv[alive[won]] = found[won]
+        success[alive[won]] = True
     return finish(model, x_adv, x, y, None, p, None, success, queries=spent)
 
 

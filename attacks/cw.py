@@ -9,20 +9,24 @@ from torch import Tensor, nn
 from robustgan.objectives import Distance, Margin, TargetMargin
 from robustgan.optim import Adam, TanhBox, lp_norm, optimize, search_penalty
 
-from ._common import AttackResult, Queries, closest_to_success, finish, fooled, prepare
+from ._common import AttackResult, Queries, budget_steps, finish, fooled, prepare, smallest_success
 
 
 def cw_l2(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = None,
           c: float = 1.0, confidence: float = 0.0, steps: int = 100, lr: float = 0.01,
-          search_rounds: int = 5, progress: bool = False) -> AttackResult:
+          search_rounds: int = 5, queries: Optional[int] = None, progress: bool = False) -> AttackResult:
     """Per sample, the smallest-L2 successful iterate over all c tried.
 
     f is the margin max(z_y − max_{i≠y} z_i, −κ) (or its targeted twin); the change of variables
     x = (tanh(w) + 1)/2 keeps every iterate inside the box without projection. A sample not yet
     fooled continues from its last round's closest iterate with a ten times larger c, so the
     rounds add up for points far from the boundary (see :func:`~robustgan.optim.search_penalty`).
+
+    ``queries``: a per-sample budget of forward + backward passes, split over the rounds; it caps
+    ``steps`` (see :func:`~attacks._common.budget_steps`).
     """
     y, target, _ = prepare(model, x, y, target)
+    steps = budget_steps(steps, queries, runs=search_rounds)
     targeted = target is not None
     margin = TargetMargin(confidence) if targeted else Margin(confidence)
     success = fooled(targeted)
@@ -32,7 +36,7 @@ def cw_l2(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = 
         return optimize(
             model, start, Distance(2, squared=True) + weights * margin, origin=x,
             step=Adam(lr), steps=steps, parametrization=TanhBox(0, 1),
-            target=target if targeted else y, success=success, score=closest_to_success(2, success),
+            target=target if targeted else y, success=success, score=smallest_success(2, success),
             progress=progress, desc="CW-L2",
         )
 

@@ -10,20 +10,26 @@ import torch
 from torch import Tensor, nn
 
 from robustgan.objectives import CrossEntropy, Distance, Margin
-from robustgan.optim import LBFGSB, Box, lp_norm, optimize, search_penalty
+from robustgan.optim import LBFGS, Box, lp_norm, optimize, search_penalty
 
-from ._common import AttackResult, Queries, closest_to_success, finish, fooled, prepare
+from ._common import AttackResult, Queries, budget_steps, finish, fooled, prepare, smallest_success
 
 
 def lbfgs(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = None,
-          c: float = 1.0, search_rounds: int = 8, max_iter: int = 100) -> AttackResult:
+          c: float = 1.0, search_rounds: int = 8, max_iter: int = 100,
+          queries: Optional[int] = None) -> AttackResult:
     """Targeted when ``target`` is given (the paper's setting, loss CE(x + r, t)); untargeted
     otherwise, minimising the margin z_y − max_{i≠y} z_i until another class wins.
 
     A larger c penalises distortion more: success raises c, failure lowers it (bisection in log
-    space once bracketed). Samples that never succeed keep their input unchanged.
+    space once bracketed). Each sample runs its own projected L-BFGS (:class:`~robustgan.optim.LBFGS`:
+    own line search and curvature history), so a batch is solved as well as each image alone.
+    Samples that never succeed keep their input unchanged. ``max_iter`` counts evaluations (one
+    forward and one backward pass each) per round; ``queries``, a per-sample budget split over
+    the rounds, caps it (see :func:`~attacks._common.budget_steps`).
     """
     y, target, _ = prepare(model, x, y, target)
+    max_iter = budget_steps(max_iter, queries, runs=search_rounds)
     targeted = target is not None
     goal = target if targeted else y
     adversarial = CrossEntropy() if targeted else Margin(confidence=0.0)
@@ -34,8 +40,8 @@ def lbfgs(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = 
     def run(weights: Tensor, start: Tensor):
         return optimize(
             model, start, weights * Distance(2) + adversarial, origin=x,
-            step=LBFGSB(), steps=max_iter, constraint=Box(0, 1), target=goal,
-            success=success, score=closest_to_success(2, success),
+            step=LBFGS(), steps=max_iter, constraint=Box(0, 1), target=goal,
+            success=success, score=smallest_success(2, success),
         )
 
     initial = torch.full((x.shape[0],), float(c), device=x.device)

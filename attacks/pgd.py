@@ -32,7 +32,7 @@ def pgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
         model, x, adversarial_loss(loss, target is not None),
         step=steepest(p, alpha), steps=steps, constraint=ball,
         target=y if target is None else target, restarts=restarts,
-        init=uniform_in_ball(p) if random_start else None,
+        init=uniform_in_ball(p, radial="uniform") if random_start else None,
         success=fooled(target is not None), stop_on_success=early_stop, keep=keep,
         generator=generator_for(seed, generator), progress=progress, desc=f"PGD-{steps}",
     )

@@ -44,7 +44,8 @@ def test_evaluate_writes_report_json_plot_grid_and_markdown(tmp_path, capsys):
     acc = pgd["robust_accuracy"]
     assert acc[1] <= acc[0] <= report["clean_accuracy"]
     assert pgd["attacked"][1] <= pgd["attacked"][0]  # only survivors are attacked again
-    assert set(report["minimal"]) == {"lbfgs", "cw"}
+    assert set(report["minimal"]) == {"linf", "l2"}
+    assert {"deepfool", "fmn", "ddn", "cw", "lbfgs", "envelope"} == set(report["minimal"]["l2"]["attacks"])
     assert report["per_class"] and len(report["per_class"]["robust"]) == 10
     for f in ("robust_accuracy.png", "adversarial_examples.png", "report.md"):
         assert (out / f).stat().st_size > 1000

@@ -197,6 +197,42 @@ def attack_checks(model: nn.Module, x: Tensor, y: Tensor, norm: str, eps: Sequen
     ]
 
 
+def check_envelope_bounds_sweeps(norm: str, envelope: Tensor, index: Tensor, sweeps: List[Dict]) -> Check:
+    """On the points the minimal-norm attacks ran on, the envelope's robust accuracy at a sweep's ε
+    must not exceed the sweep's on the same points (beyond one point): a "minimal" attack weaker
+    than a fixed-ε one bounds nothing."""
+    above = []
+    m = len(index)
+    for s in sweeps:
+        res = s["_res"]
+        for k, e in enumerate(res.eps):
+            sweep_robust = int(res.robust[k][index].sum())
+            env_robust = int((envelope > e).sum())
+            if env_robust > sweep_robust + 1:
+                above.append(f"{s['attack']} ε={e:g}: envelope {100 * env_robust / m:.1f}% > {100 * sweep_robust / m:.1f}%")
+    return Check("the minimal-norm envelope bounds the sweeps", not above,
+                 f"on the {m} points of the curve: " + ("; ".join(above) if above else
+                                                         "the envelope lies at or below every sweep point"),
+                 "At some ε a fixed-ε attack breaks points the minimal-norm attacks did not break within "
+                 "that ε: the minimal-norm attacks did not converge (too few steps or queries, masked "
+                 "gradients). The headline takes the lower number; give the minimal-norm attacks more "
+                 "budget (--minimal-queries) or add attacks to the envelope.")
+
+
+GRADIENT_CHECKS = ("deterministic model", "outputs are logits", "non-zero input gradients",
+                   "forward pass does not call autograd", "robust accuracy falls with ε",
+                   "more steps do not help the model", "an unbounded attack reaches 0%",
+                   "gradient attacks beat a gradient-free one", "the attack's loss rises")
+
+
+def masked_norms(checks: List[Dict], norms: Sequence[str]) -> List[str]:
+    """The threats whose gradient-masking checks failed (a failed model check taints every norm)."""
+    bad = [c for c in checks if not c["passed"] and c["name"] in GRADIENT_CHECKS]
+    if any(c.get("norm") is None for c in bad):
+        return list(norms)
+    return [n for n in norms if any(c.get("norm") == n for c in bad)]
+
+
 def failed(checks: List[Check]) -> List[Check]:
     return [c for c in checks if not c.passed]
 

@@ -11,14 +11,26 @@ def register(sub) -> None:
     p.add_argument("--checkpoint", type=Path, default=None, help="classifier checkpoint (default: the shipped model)")
     p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, cifar10 or folder:<path>")
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--attacks", type=names, default=["fgsm", "pgd", "lbfgs", "cw"], help="comma-separated: fgsm,pgd,lbfgs,cw")
-    p.add_argument("--norms", type=names, default=["linf", "l2"], help="norms of the FGSM/PGD sweeps")
+    from .job import DEFAULT_ATTACKS
+    from .registry import CATALOGUE
+
+    sweep = ",".join(k for k, v in CATALOGUE.items() if v.kind == "sweep")
+    minimal = ",".join(k for k, v in CATALOGUE.items() if v.kind == "minimal")
+    p.add_argument("--attacks", type=names, default=list(DEFAULT_ATTACKS),
+                   help=f"comma-separated, any of the zoo: fixed-ε sweeps {sweep}; minimal-norm {minimal} "
+                        f"(default: {','.join(DEFAULT_ATTACKS)}); each runs for the norms it supports")
+    p.add_argument("--norms", type=names, default=["linf", "l2"], help="threat models: linf, l2, l1, l0 (FMN only)")
     p.add_argument("--eps-linf", type=numbers, default=None, help="L∞ radii, e.g. 0.02,0.05,8/255")
     p.add_argument("--eps-l2", type=numbers, default=None, help="L2 radii, e.g. 0.5,1,2")
+    p.add_argument("--eps-l1", type=numbers, default=None, help="L1 radii, e.g. 2,5,10")
+    p.add_argument("--eps-l0", type=numbers, default=None, help="L0 radii (pixels), e.g. 1,5,20")
     p.add_argument("--steps", type=int, default=20, help="PGD steps")
     p.add_argument("--restarts", type=int, default=1)
     p.add_argument("-n", "--num-examples", type=int, default=1000)
-    p.add_argument("--num-minimal", type=int, default=100, help="examples for L-BFGS / CW (slower)")
+    p.add_argument("--num-minimal", type=int, default=100,
+                   help="correctly classified examples for the minimal-norm attacks and their envelope")
+    p.add_argument("--minimal-queries", type=int, default=None,
+                   help="per-point budget (forward + backward passes) of every minimal-norm attack")
     p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
@@ -32,9 +44,12 @@ def register(sub) -> None:
                    help="also run an attack suite at one ε per norm (standard: APGD-CE, APGD-T, FAB-T, Square)")
     p.add_argument("--suite-eps-linf", type=float, default=0.1)
     p.add_argument("--suite-eps-l2", type=float, default=1.5)
+    p.add_argument("--suite-eps-l1", type=float, default=10.0)
     p.add_argument("--suite-steps", type=int, default=100, help="APGD / FAB iterations")
     p.add_argument("--suite-queries", type=int, default=5000, help="Square attack queries")
     p.add_argument("--no-checks", action="store_true", help="skip the gradient-masking self-checks")
+    p.add_argument("--no-escalate", action="store_true",
+                   help="do not run the standard suite on a threat whose gradient-masking checks fail")
     p.add_argument("--check-examples", type=int, default=100)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(run=run)
@@ -45,11 +60,13 @@ def run(args) -> None:
 
     cfg = EvaluateConfig(
         checkpoint=args.checkpoint, dataset=args.dataset, data_dir=args.data_dir, attacks=args.attacks,
-        norms=args.norms, eps_linf=args.eps_linf, eps_l2=args.eps_l2, steps=args.steps, restarts=args.restarts,
-        num_examples=args.num_examples, num_minimal=args.num_minimal, batch_size=args.batch_size,
+        norms=args.norms, eps_linf=args.eps_linf, eps_l2=args.eps_l2, eps_l1=args.eps_l1, eps_l0=args.eps_l0,
+        steps=args.steps, restarts=args.restarts, num_examples=args.num_examples, num_minimal=args.num_minimal,
+        minimal_queries=args.minimal_queries, batch_size=args.batch_size,
         device=args.device, seed=args.seed, out=args.out, progress=not args.quiet,
         arch=args.arch, in_channels=args.in_channels, num_classes=args.num_classes, mean=args.mean, std=args.std,
         suite=args.suite, suite_eps_linf=args.suite_eps_linf, suite_eps_l2=args.suite_eps_l2,
+        suite_eps_l1=args.suite_eps_l1, escalate=not args.no_escalate,
         suite_steps=args.suite_steps, suite_queries=args.suite_queries, checks=not args.no_checks,
         check_examples=args.check_examples,
     )

@@ -3,6 +3,12 @@
 ``quick`` is PGD; ``standard`` is the AutoAttack line-up (APGD-CE, APGD-T, FAB-T, Square). The
 robust accuracy of a suite is the share of points no attack broke; the per-attack rows say how
 many points each one broke that the earlier ones had not.
+
+The L1 threat model has its own line-ups (:data:`L1_SUITES`), after AutoAttack's L1 version
+(Croce & Hein 2021): APGD-CE with 5 restarts and APGD-T toward 5 classes, both on the 3ε → 2ε → ε
+schedule of L1-APGD, then FAB-T in L1. AutoAttack also runs an L1 adaptation of Square; this
+library's Square searches L∞ and L2 balls only, so the L1 line-up stops at FAB-T. ``quick`` is
+APGD-CE alone, as PGD has no L1 steepest-descent step.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 import attacks as zoo
+from robustgan.optim import parse_norm
 
 from .sweep import predict
 
@@ -21,6 +28,15 @@ SUITES: Dict[str, List[str]] = {
     "quick": ["pgd"],
     "standard": ["apgd-ce", "apgd-t", "fab-t", "square"],
 }
+L1_SUITES: Dict[str, List[str]] = {
+    "quick": ["apgd-ce"],
+    "standard": ["apgd-ce", "apgd-t", "fab-t"],
+}
+
+
+def line_up(suite: str, norm: str) -> Optional[List[str]]:
+    """The attacks a named suite runs for a threat model (None for an unknown suite)."""
+    return (L1_SUITES if parse_norm(norm) == 1 else SUITES).get(suite)
 
 
 @dataclass
@@ -32,6 +48,8 @@ class SuiteSettings:
     seed: int = 0
     batch_size: int = 500
     progress: bool = False
+    l1_restarts: int = 5  # APGD-CE restarts of the L1 line-up (AutoAttack: 5)
+    l1_targets: int = 5  # APGD-T target classes of the L1 line-up (AutoAttack: 5; FAB-T keeps ``targets``)
 
 
 @dataclass
@@ -50,8 +68,15 @@ class SuiteResult:
 
 
 def suite_attack(name: str, norm: str, s: SuiteSettings) -> Callable:
-    """``attack(model, x, y, eps) -> AttackResult`` for a suite member."""
+    """``attack(model, x, y, eps) -> AttackResult`` for a suite member. In L1 the APGD attacks
+    run on L1-APGD's ε schedule with AutoAttack's L1 restarts and targets."""
     gen = torch.Generator().manual_seed(s.seed)
+    if parse_norm(norm) == 1 and name in ("apgd-ce", "apgd-t"):
+        if name == "apgd-ce":
+            return lambda m, x, y, e: zoo.apgd(m, x, y, e, norm=norm, loss="ce", steps=s.steps, restarts=s.l1_restarts,
+                                               large_reps=True, generator=gen)
+        return lambda m, x, y, e: zoo.apgd_targeted(m, x, y, e, norm=norm, targets=s.l1_targets, steps=s.steps,
+                                                    large_reps=True, generator=gen)
     if name == "pgd":
         return lambda m, x, y, e: zoo.pgd(m, x, y, e, norm=norm, steps=s.pgd_steps, early_stop=True, generator=gen)
     if name == "apgd-ce":
@@ -72,7 +97,7 @@ def run_suite(model: nn.Module, x: Tensor, y: Tensor, eps: float, norm: str = "l
               settings: Optional[SuiteSettings] = None, attacks: Optional[List[str]] = None) -> SuiteResult:
     """Run the suite's attacks in order on the survivors; returns per-point robustness and images."""
     s = settings or SuiteSettings()
-    names = attacks or SUITES.get(suite)
+    names = attacks or line_up(suite, norm)
     if names is None:
         raise ValueError(f"unknown suite {suite!r}; choose from {sorted(SUITES)}")
     clean = predict(model, x, s.batch_size) == y
@@ -81,7 +106,7 @@ def run_suite(model: nn.Module, x: Tensor, y: Tensor, eps: float, norm: str = "l
     for name in names:
         attack = suite_attack(name, norm, s)
         alive = robust.nonzero().squeeze(1)
-        t0, broke = time.perf_counter(), 0
+        t0, broke, spent = time.perf_counter(), 0, 0
         for start in range(0, alive.numel(), s.batch_size):
             part = alive[start:start + s.batch_size]
             res = attack(model, x[part], y[part], eps)
@@ -89,7 +114,8 @@ def run_suite(model: nn.Module, x: Tensor, y: Tensor, eps: float, norm: str = "l
             x_adv[hit] = res.x[res.success]
             robust[hit] = False
             broke += int(hit.numel())
+            spent += 0 if res.queries is None else int(res.queries.sum())
         result.rows.append({"attack": name, "attacked": int(alive.numel()), "broken": broke,
                             "robust_accuracy": float(robust.float().mean()),
-                            "seconds": time.perf_counter() - t0})
+                            "seconds": time.perf_counter() - t0, "queries": spent})
     return result

@@ -11,6 +11,7 @@ from typing import Callable, Dict, List, Sequence
 
 import torch
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from ..optim.freeze import frozen
 
@@ -36,13 +37,14 @@ def predict(model: nn.Module, x: Tensor, batch_size: int) -> Tensor:
 
 
 def robustness_sweep(model: nn.Module, x: Tensor, y: Tensor, eps: Sequence[float], attack: Callable,
-                     norm: str, batch_size: int = 500, clean: Tensor = None) -> SweepResult:
+                     norm: str, batch_size: int = 500, clean: Tensor = None, progress: bool = False,
+                     desc: str = "sweep") -> SweepResult:
     """``attack(model, xb, yb, eps) -> AttackResult``; eps are attacked in increasing order."""
     eps = sorted(float(e) for e in eps)
     alive = predict(model, x, batch_size) == y if clean is None else clean.clone()
     clean_mask = alive.clone()
     robust, adversarial, broken_index, attacked = [], {}, {}, []
-    for e in eps:
+    for e in tqdm(eps, desc=desc, disable=not progress, leave=False):
         idx = alive.nonzero().squeeze(1)
         attacked.append(int(idx.numel()))
         fooled_idx, fooled_x = [], []

@@ -2,7 +2,8 @@
 the original point, and step back toward it once over the boundary.
 
 The objective must be a decision function f with f > 0 on the original class's side (e.g.
-z_y − z_t); its value and gradient at x_k define the hyperplane the rule projects onto.
+z_y − z_t); its value and gradient at x_k define the hyperplane the rule projects onto, in L1,
+L2 or L∞ (:func:`~robustgan.optim.hyperplane.project_onto_hyperplane`).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from torch import Tensor
 from .adaptive import _put
 from .hyperplane import project_onto_hyperplane
 from .projections import lp_norm
-from .steps import StepRule, _bcast, _rows
+from .steps import StepRule, _rows
 
 
 class FABStep(StepRule):
@@ -23,8 +24,8 @@ class FABStep(StepRule):
     def __init__(self, p: float = float("inf"), eta: float = 1.05, beta: float = 0.9, alpha_max: float = 0.1,
                  lo: float = 0.0, hi: float = 1.0):
         super().__init__(0.0)
-        if p not in (2, float("inf")):
-            raise ValueError(f"FAB supports p=2 or p=inf, got {p}")
+        if p not in (1, 2, float("inf")):
+            raise ValueError(f"FAB supports p=1, 2 or inf, got {p}")
         self.p, self.eta, self.beta, self.alpha_max, self.lo, self.hi = p, eta, beta, alpha_max, lo, hi
 
     def reset(self, w: Tensor, samples: Tensor) -> None:

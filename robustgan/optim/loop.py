@@ -1,6 +1,7 @@
 """``optimize``: the one loop every feature of the library runs on."""
 from __future__ import annotations
 
+import inspect
 from typing import Callable, Optional, Union
 
 import torch
@@ -52,7 +53,9 @@ def optimize(
         target: one label per sample, handed to the objective (true label or target class).
         restarts: independent runs per sample, batched as rows; the best row per sample is kept.
         init: ``init(origin_rows, radius_rows, generator)`` gives each row's first iterate.
-        success: per-row goal test; successful iterates win over unsuccessful ones.
+        success: per-row goal test; successful iterates win over unsuccessful ones. A step rule
+            whose ``observe`` takes a ``success`` argument is handed the rows' flags after every
+            evaluation (minimal-norm rules move their radius from them).
         stop_on_success: retire a sample (all its restarts) as soon as one row succeeds.
         score: what "best" minimises among equally successful iterates (default: the loss).
         keep: ``"best"`` iterate per row, the ``"last"`` one, or ``"final"``: the last one without
@@ -75,7 +78,9 @@ def optimize(
     if target is not None:
         target = target.to(device).repeat(restarts)
     samples = torch.arange(n, device=device).repeat(restarts)
-    radius = constraint.radii(n, device, start.dtype)[samples] if isinstance(constraint, Ball) else None
+    radii_of = getattr(constraint, "radii", None)  # a constraint with a radius: Ball, or any with radii()
+    radii = None if radii_of is None else radii_of(n, device, start.dtype)
+    radius = None if radii is None else radii[samples]  # the run's own copy: a rule may move it in place
     state = RunState(model, objective, parametrization, origin, samples, target, success, score, keep,
                      transform=transform)
     origin_rows = state.origin_rows
@@ -99,6 +104,15 @@ def _take(t, rows):
     return t if t is None or rows is None else t[rows]
 
 
+def _observes_success(rule) -> bool:
+    """Whether the rule's ``observe`` declares a ``success`` parameter (rules written before the
+    hook had one keep their four-argument signature)."""
+    try:
+        return "success" in inspect.signature(rule.observe).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop_on_success, progress, desc):
     samples = state.samples
 
@@ -110,6 +124,7 @@ def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop
     rule.reset(w, samples)
     rule.bind(RuleContext(project, origin_rows, radius, steps))
     use_grad = rule.needs_grad
+    extra = _observes_success(rule)
     done = torch.zeros(n, dtype=torch.bool, device=w.device)
     steps_used = torch.full((n,), steps, device=w.device)
     trace = []
@@ -130,7 +145,10 @@ def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop
             ev, loss = state.evaluate(w_rows, rows)
             grad = torch.autograd.grad(loss.sum(), w_rows)[0] if differentiate else None
         succ = state.record(ev, loss, rows)
-        rule.observe(w_rows.detach(), loss.detach(), grad, rows)
+        if extra:
+            rule.observe(w_rows.detach(), loss.detach(), grad, rows, success=succ)
+        else:
+            rule.observe(w_rows.detach(), loss.detach(), grad, rows)
         trace.append(float(loss.detach().mean()))
         if last:
             break

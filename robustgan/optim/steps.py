@@ -39,6 +39,8 @@ class RuleContext:
 
     ``project(x, rows)`` maps rows onto the feasible set; ``origin``/``radius`` are per row (all
     rows of the run); ``steps`` is the budget, for rules whose schedule depends on it.
+    ``radius`` is the run's own copy, the very tensor ``project`` reads: a rule that writes into it
+    in place (FMN, DDN) moves the ball every later projection uses.
     """
 
     project: Callable[[Tensor, Optional[Tensor]], Tensor]
@@ -51,9 +53,11 @@ class StepRule:
     """Base class: ``reset`` once per optimisation, then ``step`` on the active rows.
 
     Optional hooks, no-ops here: ``bind(context)`` right after ``reset``; ``observe(w, loss, grad,
-    rows)`` after every evaluation (loss-driven rules keep their own best point or accept/reject
-    moves there). A rule with ``needs_grad = False`` is handed ``grad=None`` and the loop skips
-    the backward pass (score-based attacks).
+    rows, success)`` after every evaluation (loss-driven rules keep their own best point or
+    accept/reject moves there; ``success`` holds the rows' goal-test flags, or None without a goal
+    test, and is passed only to an ``observe`` that declares the parameter, so four-argument
+    overrides keep working). A rule with ``needs_grad = False`` is handed ``grad=None`` and the
+    loop skips the backward pass (score-based attacks).
     """
 
     needs_grad = True
@@ -78,7 +82,8 @@ class StepRule:
     def bind(self, context: RuleContext) -> None:
         self.context = context
 
-    def observe(self, w: Tensor, loss: Tensor, grad: Optional[Tensor], rows: Optional[Tensor]) -> None:
+    def observe(self, w: Tensor, loss: Tensor, grad: Optional[Tensor], rows: Optional[Tensor],
+                success: Optional[Tensor] = None) -> None:
         pass
 
     def size(self, rows: Optional[Tensor], like: Tensor) -> Tensor:
