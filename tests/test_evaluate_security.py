@@ -6,7 +6,6 @@ import json
 
 import pytest
 import torch
-from torch import nn
 
 import attacks
 from robustgan.cli import main
@@ -15,17 +14,7 @@ from robustgan.evaluate.minimal import envelope, optimality, per_point_distance
 from robustgan.evaluate.registry import CATALOGUE
 from robustgan.evaluate.sweep import SweepResult
 from robustgan.evaluate.verdict import headline
-
-
-class Quantized(nn.Module):
-    """Rounds its input to 8 grey levels first: the input gradient is zero almost everywhere."""
-
-    def __init__(self, inner):
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, x):
-        return self.inner(torch.round(x * 8) / 8)
+from test_evaluation_checks import Quantized
 
 
 def test_every_attack_of_the_zoo_has_an_evaluate_entry():

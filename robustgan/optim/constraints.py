@@ -16,6 +16,29 @@ from . import projections as P
 Radius = Union[float, Tensor]
 
 
+def check_radius(eps: Radius) -> None:
+    """A radius is a finite number >= 0, or a tensor of them (scalar or one per sample)."""
+    if isinstance(eps, Tensor):
+        if eps.dim() > 1:
+            raise ValueError(f"eps must be a scalar or one value per sample, got shape {tuple(eps.shape)}")
+        if not torch.isfinite(eps).all() or (eps < 0).any():
+            raise ValueError("eps must be finite and >= 0")
+    elif not (float(eps) >= 0 and float(eps) != float("inf")):
+        raise ValueError(f"eps must be finite and >= 0, got {eps!r}")
+
+
+def per_sample_radii(eps: Radius, n: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """One radius per sample, as a tensor the loop can gather per row."""
+    if isinstance(eps, Tensor):
+        eps = eps.to(device=device, dtype=dtype)
+        if eps.dim() == 0:
+            return eps.expand(n).clone()
+        if eps.shape[0] != n:
+            raise ValueError(f"eps has {eps.shape[0]} values but the batch has {n} samples")
+        return eps
+    return torch.full((n,), float(eps), device=device, dtype=dtype)
+
+
 @dataclass(frozen=True)
 class Box:
     """Coordinate-wise bounds, e.g. the valid pixel range [0, 1]."""
@@ -61,14 +84,7 @@ class Ball:
     def __post_init__(self) -> None:
         if self.p not in (1, 2, float("inf")):
             raise ValueError(f"p must be 1, 2 or inf, got {self.p!r}")
-        eps = self.eps
-        if isinstance(eps, Tensor):
-            if eps.dim() > 1:
-                raise ValueError(f"eps must be a scalar or one value per sample, got shape {tuple(eps.shape)}")
-            if not torch.isfinite(eps).all() or (eps < 0).any():
-                raise ValueError("eps must be finite and >= 0")
-        elif not (float(eps) >= 0 and float(eps) != float("inf")):
-            raise ValueError(f"eps must be finite and >= 0, got {eps!r}")
+        check_radius(self.eps)
 
     def __and__(self, other: Box) -> "Ball":
         if not isinstance(other, Box):
@@ -78,14 +94,7 @@ class Ball:
     __rand__ = __and__
 
     def radii(self, n: int, device: torch.device, dtype: torch.dtype) -> Tensor:
-        if isinstance(self.eps, Tensor):
-            eps = self.eps.to(device=device, dtype=dtype)
-            if eps.dim() == 0:
-                return eps.expand(n).clone()
-            if eps.shape[0] != n:
-                raise ValueError(f"eps has {eps.shape[0]} values but the batch has {n} samples")
-            return eps
-        return torch.full((n,), float(self.eps), device=device, dtype=dtype)
+        return per_sample_radii(self.eps, n, device, dtype)
 
     def project(self, x: Tensor, origin: Tensor, radius: Tensor) -> Tensor:
         if self.box is None:

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from .adaptive import _put
-from .constraints import Box
+from .constraints import Box, check_radius, per_sample_radii
 from .projections import lp_norm
 from .steps import RuleContext, StepRule, _bcast, _per_sample_norm, _rows
 
@@ -86,14 +86,7 @@ class L0Ball:
     p = 0.0
 
     def __post_init__(self) -> None:
-        eps = self.eps
-        if isinstance(eps, Tensor):
-            if eps.dim() > 1:
-                raise ValueError(f"eps must be a scalar or one value per sample, got shape {tuple(eps.shape)}")
-            if not torch.isfinite(eps).all() or (eps < 0).any():
-                raise ValueError("eps must be finite and >= 0")
-        elif not (float(eps) >= 0 and math.isfinite(float(eps))):
-            raise ValueError(f"eps must be finite and >= 0, got {eps!r}")
+        check_radius(self.eps)
 
     def __and__(self, other: Box) -> "L0Ball":
         if not isinstance(other, Box):
@@ -103,14 +96,7 @@ class L0Ball:
     __rand__ = __and__
 
     def radii(self, n: int, device: torch.device, dtype: torch.dtype) -> Tensor:
-        if isinstance(self.eps, Tensor):
-            eps = self.eps.to(device=device, dtype=dtype)
-            if eps.dim() == 0:
-                return eps.expand(n).clone()
-            if eps.shape[0] != n:
-                raise ValueError(f"eps has {eps.shape[0]} values but the batch has {n} samples")
-            return eps
-        return torch.full((n,), float(self.eps), device=device, dtype=dtype)
+        return per_sample_radii(self.eps, n, device, dtype)
 
     def project(self, x: Tensor, origin: Tensor, radius: Tensor) -> Tensor:
         lo, hi = (None, None) if self.box is None else (self.box.lo, self.box.hi)
