@@ -99,6 +99,15 @@ def fooled(targeted: bool):
     return test
 
 
+def fooled_within(p: float, radius: Tensor):
+    """Success test for attacks that may leave the ball on the way (FAB, L1-APGD's 3ε/2ε phases):
+    misclassified *and* within each sample's radius ``radius[sample]``."""
+    def test(ev: Evaluation) -> Tensor:
+        close = lp_norm(ev.x - ev.origin, p) <= radius[ev.samples] * (1 + 1e-6)
+        return (ev.logits.argmax(dim=1) != ev.target) & close
+    return test
+
+
 def smallest_success(p: float, success):
     """A ``score`` for minimal-distortion runs: among successful iterates the Lp (p = 0: L0)
     distance, among the others the objective (how far from success, where a search continues)."""
@@ -156,4 +165,4 @@ def generator_for(seed: Optional[int], generator: Optional[torch.Generator]) -> 
 
 
 Norm = Union[str, float]
-__all__ = ["AttackResult", "Norm", "Queries", "adversarial_loss", "finish", "fooled", "generator_for", "parse_norm", "prepare", "budget_steps", "smallest_success"]
+__all__ = ["AttackResult", "Norm", "Queries", "adversarial_loss", "finish", "fooled", "fooled_within", "generator_for", "parse_norm", "prepare", "budget_steps", "smallest_success"]

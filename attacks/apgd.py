@@ -18,10 +18,9 @@ import torch
 from torch import Tensor, nn
 
 from robustgan.objectives import TargetedDLR
-from robustgan.optim import (APGD, Ball, Box, Evaluation, frozen, gaussian_noise, lp_norm, optimize, parse_norm,
-                             uniform_in_ball)
+from robustgan.optim import APGD, Ball, Box, frozen, gaussian_noise, optimize, parse_norm, uniform_in_ball
 
-from ._common import AttackResult, Queries, Norm, adversarial_loss, finish, fooled, generator_for, prepare
+from ._common import AttackResult, Queries, Norm, adversarial_loss, finish, fooled, fooled_within, generator_for, prepare
 
 
 def _rule(p: float, sparsity: Optional[float] = 0.2) -> APGD:
@@ -37,13 +36,6 @@ def eps_schedule(steps: int) -> List[Tuple[float, int]]:
     first = math.ceil(0.3 * steps)
     second = min(first, steps - first)
     return [(3.0, first), (2.0, second), (1.0, max(steps - first - second, 0))]
-
-
-def _fooled_within(p: float, radius: Tensor) -> Callable[[Evaluation], Tensor]:
-    def test(ev: Evaluation) -> Tensor:
-        close = lp_norm(ev.x - ev.origin, p) <= radius[ev.samples] * (1 + 1e-6)
-        return (ev.logits.argmax(dim=1) != ev.target) & close
-    return test
 
 
 def _run(model: nn.Module, x: Tensor, y: Tensor, objective_for: Callable[[Tensor], object], p: float,
@@ -72,7 +64,7 @@ def _run(model: nn.Module, x: Tensor, y: Tensor, objective_for: Callable[[Tensor
             res = optimize(
                 model, current, objective_for(alive), step=_rule(p, None), steps=phase_steps,
                 constraint=Ball(p, factor * eps[alive]) & Box(0, 1), origin=x[alive], target=y[alive],
-                init=init, success=_fooled_within(p, eps[alive]), stop_on_success=True, generator=gen,
+                init=init, success=fooled_within(p, eps[alive]), stop_on_success=True, generator=gen,
                 progress=progress, desc=f"{desc} {factor:g}ε",
             )
             spent.add(res, alive)

@@ -11,9 +11,9 @@ import torch
 from torch import Tensor, nn
 
 from robustgan.objectives import LogitGap
-from robustgan.optim import Box, Evaluation, FABStep, lp_norm, optimize, parse_norm
+from robustgan.optim import Box, FABStep, lp_norm, optimize, parse_norm
 
-from ._common import AttackResult, Queries, Norm, finish, prepare
+from ._common import AttackResult, Queries, Norm, finish, fooled_within, prepare
 from .apgd import num_classes, ranked_targets
 
 
@@ -33,14 +33,9 @@ def fab_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tenso
         if alive.numel() == 0:
             break
         radius = eps_all[alive]
-
-        def within(ev: Evaluation, radius=radius) -> Tensor:
-            close = lp_norm(ev.x - ev.origin, p) <= radius[ev.samples] * (1 + 1e-6)
-            return (ev.logits.argmax(dim=1) != ev.target) & close
-
         res = optimize(
             model, x[alive], LogitGap(t[alive]), step=FABStep(p), steps=steps, constraint=Box(0, 1),
-            target=y[alive], success=within, stop_on_success=True,
+            target=y[alive], success=fooled_within(p, radius), stop_on_success=True,
             score=lambda ev, loss: lp_norm(ev.x - ev.origin, p), progress=progress, desc="FAB-T",
         )
         spent.add(res, alive)
