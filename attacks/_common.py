@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from robustgan.objectives import DLR, CrossEntropy, Margin, Objective, TargetMargin
 from robustgan.optim import Evaluation, lp_norm, parse_norm
-from robustgan.validation import check_eps, check_images, check_labels, check_positive_int, num_classes_of
+from robustgan.validation import check_dtype, check_eps, check_images, check_labels, check_positive_int, clean_logits
 
 
 @dataclass
@@ -63,17 +63,20 @@ class Queries:
         return self
 
 
-def prepare(model: nn.Module, x: Tensor, y: Tensor, target: Optional[Tensor], eps=None):
-    """Validate the call; returns (y, target, eps) on x's device."""
+_NO_EPS = object()  # prepare's default: the attack has no radius (eps=None is a bad radius, not "none")
+
+
+def prepare(model: nn.Module, x: Tensor, y: Tensor, target: Optional[Tensor], eps=_NO_EPS):
+    """Validate the call; returns (y, target, eps) on x's device. The clean forward pass checks the
+    model's outputs on every input: non-finite clean logits raise instead of counting as fooled."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    check_images(x)
-    classes = num_classes_of(model, x)
+    check_dtype(check_images(x), [model])
+    classes = clean_logits(model, x).shape[1]
     y = check_labels(y, x.shape[0], classes).to(x.device)
     if target is not None:
         target = check_labels(target, x.shape[0], classes, name="target").to(x.device)
-    if eps is not None:
-        eps = check_eps(eps, x.shape[0])
+    eps = None if eps is _NO_EPS else check_eps(eps, x.shape[0])
     return y, target, eps
 
 
@@ -91,11 +94,18 @@ def adversarial_loss(kind: str, targeted: bool) -> Objective:
     raise ValueError(f"unknown loss {kind!r}: use 'ce', 'margin' or 'dlr'")
 
 
+def misclassified(logits: Tensor, label: Tensor, targeted: bool = False) -> Tensor:
+    """The one success test of every attack: the target class wins (``targeted``), or the label no
+    longer does. Rows with a NaN or infinite logit never succeed: their argmax is arbitrary."""
+    pred = logits.argmax(dim=1)
+    hit = pred == label if targeted else pred != label
+    return hit & torch.isfinite(logits).all(dim=1)
+
+
 def fooled(targeted: bool):
     """Success test on the logits: the target class wins, or the label no longer does."""
     def test(ev: Evaluation) -> Tensor:
-        pred = ev.logits.argmax(dim=1)
-        return pred == ev.target if targeted else pred != ev.target
+        return misclassified(ev.logits, ev.target, targeted)
     return test
 
 
@@ -104,7 +114,7 @@ def fooled_within(p: float, radius: Tensor):
     misclassified *and* within each sample's radius ``radius[sample]``."""
     def test(ev: Evaluation) -> Tensor:
         close = lp_norm(ev.x - ev.origin, p) <= radius[ev.samples] * (1 + 1e-6)
-        return (ev.logits.argmax(dim=1) != ev.target) & close
+        return misclassified(ev.logits, ev.target) & close
     return test
 
 
@@ -133,8 +143,8 @@ def finish(model: nn.Module, x_adv: Tensor, x: Tensor, y: Tensor, target: Option
         queries = Queries(x.shape[0], x.device).add(queries)
     if success is None:
         with frozen([model]):
-            pred = model(x_adv).argmax(dim=1)
-        success = pred == target if target is not None else pred != y
+            logits = model(x_adv)
+        success = misclassified(logits, y if target is None else target, target is not None)
         if queries is not None:
             queries.add_forward()
     fw, bw = (None, None) if queries is None else (queries.forwards, queries.backwards)
@@ -165,4 +175,4 @@ def generator_for(seed: Optional[int], generator: Optional[torch.Generator]) -> 
 
 
 Norm = Union[str, float]
-__all__ = ["AttackResult", "Norm", "Queries", "adversarial_loss", "finish", "fooled", "fooled_within", "generator_for", "parse_norm", "prepare", "budget_steps", "smallest_success"]
+__all__ = ["AttackResult", "Norm", "Queries", "adversarial_loss", "finish", "fooled", "fooled_within", "generator_for", "misclassified", "parse_norm", "prepare", "budget_steps", "smallest_success"]

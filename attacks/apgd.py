@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from robustgan.objectives import TargetedDLR
 from robustgan.optim import APGD, Ball, Box, frozen, gaussian_noise, optimize, parse_norm, uniform_in_ball
+from robustgan.validation import check_positive_int
 
 from ._common import AttackResult, Queries, Norm, adversarial_loss, finish, fooled, fooled_within, generator_for, prepare
 
@@ -76,6 +77,11 @@ def _run(model: nn.Module, x: Tensor, y: Tensor, objective_for: Callable[[Tensor
     return x_adv, success, None, spent
 
 
+def _check_budget(steps: int, restarts: int) -> Tuple[int, int]:
+    """Whole numbers: 0 steps scores the start alone; at least one restart."""
+    return check_positive_int(steps, "steps", minimum=0), check_positive_int(restarts, "restarts")
+
+
 def _per_sample(eps: Union[float, Tensor], n: int, device: torch.device) -> Tensor:
     eps = eps if isinstance(eps, Tensor) and eps.dim() > 0 else torch.full((n,), float(eps))
     return eps.to(device)
@@ -90,6 +96,7 @@ def apgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *, n
     in sequence on the points still unbroken (AutoAttack's L1 setting: 5 restarts)."""
     y, _, eps = prepare(model, x, y, None, eps)
     p = parse_norm(norm)
+    steps, restarts = _check_budget(steps, restarts)
     objective = adversarial_loss(loss, False)
     x_adv, success, steps_used, spent = _run(
         model, x, y, lambda index: objective, p, _per_sample(eps, x.shape[0], x.device), steps, restarts,
@@ -116,6 +123,8 @@ def apgd_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tens
     :func:`apgd` (L1 only)."""
     y, _, eps = prepare(model, x, y, None, eps)
     p = parse_norm(norm)
+    steps, restarts = _check_budget(steps, restarts)
+    targets = check_positive_int(targets, "targets")
     eps_all = _per_sample(eps, x.shape[0], x.device)
     order = ranked_targets(model, x, min(targets, num_classes(model, x) - 1))
     gen = generator_for(seed, generator)

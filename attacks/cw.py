@@ -8,6 +8,7 @@ from torch import Tensor, nn
 
 from robustgan.objectives import Distance, Margin, TargetMargin
 from robustgan.optim import Adam, TanhBox, lp_norm, optimize, search_penalty
+from robustgan.validation import check_number, check_positive_int
 
 from ._common import AttackResult, Queries, budget_steps, finish, fooled, prepare, smallest_success
 
@@ -26,6 +27,10 @@ def cw_l2(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = 
     ``steps`` (see :func:`~attacks._common.budget_steps`).
     """
     y, target, _ = prepare(model, x, y, target)
+    c = check_number(c, "c", above=0)  # c <= 0 rewards a smaller perturbation over fooling the model
+    confidence = check_number(confidence, "confidence", at_least=0)
+    lr = check_number(lr, "lr", above=0)
+    search_rounds = check_positive_int(search_rounds, "search_rounds")
     steps = budget_steps(steps, queries, runs=search_rounds)
     targeted = target is not None
     margin = TargetMargin(confidence) if targeted else Margin(confidence)

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from robustgan.objectives import LogitGap
 from robustgan.optim import Box, FABStep, lp_norm, optimize, parse_norm
+from robustgan.validation import check_positive_int
 
 from ._common import AttackResult, Queries, Norm, finish, fooled_within, prepare
 from .apgd import num_classes, ranked_targets
@@ -23,6 +24,8 @@ def fab_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tenso
     still unbroken; keeps per point the closest misclassified iterate within ε."""
     y, _, eps = prepare(model, x, y, None, eps)
     p = parse_norm(norm)
+    steps = check_positive_int(steps, "steps", minimum=0)
+    targets = check_positive_int(targets, "targets")
     eps_all = eps if isinstance(eps, Tensor) and eps.dim() > 0 else torch.full((x.shape[0],), float(eps))
     eps_all = eps_all.to(x.device)
     order = ranked_targets(model, x, min(targets, num_classes(model, x) - 1))

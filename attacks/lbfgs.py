@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from robustgan.objectives import CrossEntropy, Distance, Margin
 from robustgan.optim import LBFGS, Box, lp_norm, optimize, search_penalty
+from robustgan.validation import check_number, check_positive_int
 
 from ._common import AttackResult, Queries, budget_steps, finish, fooled, prepare, smallest_success
 
@@ -29,6 +30,8 @@ def lbfgs(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = 
     the rounds, caps it (see :func:`~attacks._common.budget_steps`).
     """
     y, target, _ = prepare(model, x, y, target)
+    c = check_number(c, "c", above=0)
+    search_rounds = check_positive_int(search_rounds, "search_rounds")
     max_iter = budget_steps(max_iter, queries, runs=search_rounds)
     targeted = target is not None
     goal = target if targeted else y

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from robustgan.optim import Box, Momentum, optimize, parse_norm, Ball, steepest, uniform_in_ball
+from robustgan.validation import check_number, check_positive_int, check_step_size
 
 from ._common import AttackResult, Norm, adversarial_loss, finish, fooled, generator_for, prepare
 
@@ -26,7 +27,9 @@ def pgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
     """
     y, target, eps = prepare(model, x, y, target, eps)
     p = parse_norm(norm)
-    alpha = 2.5 * eps / max(steps, 1) if step_size is None else step_size
+    steps = check_positive_int(steps, "steps", minimum=0)  # 0 steps: the (random) start itself
+    restarts = check_positive_int(restarts, "restarts")
+    alpha = 2.5 * eps / max(steps, 1) if step_size is None else check_step_size(step_size, x.shape[0], eps)
     ball = Ball(p, eps) & Box(0, 1)
     res = optimize(
         model, x, adversarial_loss(loss, target is not None),
@@ -44,7 +47,9 @@ def mifgsm(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
            target: Optional[Tensor] = None) -> AttackResult:
     """Momentum iterative FGSM (Dong et al. 2018): sign steps on an accumulated, L1-normalised gradient."""
     y, target, eps = prepare(model, x, y, target, eps)
-    alpha = eps / max(steps, 1) if step_size is None else step_size
+    steps = check_positive_int(steps, "steps", minimum=0)
+    decay = check_number(decay, "decay", at_least=0)
+    alpha = eps / max(steps, 1) if step_size is None else check_step_size(step_size, x.shape[0], eps)
     res = optimize(
         model, x, adversarial_loss("ce", target is not None),
         step=Momentum(alpha, decay), steps=steps, constraint=Ball(float("inf"), eps) & Box(0, 1),

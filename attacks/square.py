@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from robustgan.optim import Ball, Box, SquareSearch, optimize, parse_norm, square_init
+from robustgan.validation import check_positive_int
 
 from ._common import AttackResult, Norm, adversarial_loss, finish, fooled, generator_for, prepare
 
@@ -21,9 +22,8 @@ def square(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
     """Untargeted Square attack with ``queries`` model evaluations per point (fewer for points it
     breaks early). ``p_init`` is the first window's share of the image: 0.8 (L∞), 0.3 (L2)."""
     y, _, eps = prepare(model, x, y, None, eps)
-    if x.dim() != 4:
-        raise ValueError(f"the Square attack needs images (N, C, H, W), got shape {tuple(x.shape)}")
     p = parse_norm(norm)
+    queries = check_positive_int(queries, "queries")
     if p_init is None:
         p_init = 0.8 if p == float("inf") else 0.3
     gen = generator_for(seed, generator) or torch.Generator().manual_seed(0)

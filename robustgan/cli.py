@@ -10,6 +10,8 @@ import importlib
 import sys
 from typing import List, Optional
 
+from .devices import resolve_device
+
 COMMANDS = [
     "robustgan.train.command",
     "robustgan.evaluate.command",
@@ -37,6 +39,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command is None:  # plain `robustgan` runs the main job on the built-in default
         args = parser.parse_args(["evaluate", *argv])
     try:
+        if getattr(args, "device", None) is not None:  # one meaning of --device in every command
+            args.device = resolve_device(args.device)
         args.run(args)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"robustgan {args.command}: error: {exc}", file=sys.stderr)

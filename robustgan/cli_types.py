@@ -15,11 +15,15 @@ def number(text: str) -> float:
 
 
 def numbers(text: str) -> List[float]:
-    """Comma-separated numbers (fractions allowed)."""
+    """Comma-separated numbers (fractions allowed); at least one, since an empty list would
+    silently fall back to the default."""
     try:
-        return [number(v) for v in text.split(",") if v.strip()]
+        values = [number(v) for v in text.split(",") if v.strip()]
     except (ValueError, ZeroDivisionError):
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers (fractions like 8/255 allowed), got {text!r}")
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected at least one number (comma-separated, e.g. 0.05,8/255), got {text!r}")
+    return values
 
 
 def threat(text: str) -> Tuple[str, float]:

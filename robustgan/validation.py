@@ -1,6 +1,9 @@
 """Early, clear errors for bad inputs, so nothing fails deep inside torch."""
 from __future__ import annotations
 
+import math
+import numbers
+import operator
 from typing import Optional, Union
 
 import torch
@@ -8,21 +11,56 @@ from torch import Tensor, nn
 
 
 def check_images(x, name: str = "images", lo: float = 0.0, hi: float = 1.0) -> Tensor:
+    """An image batch (N, C, H, W): finite floats inside [lo, hi]."""
+    return check_batch(x, name, lo, hi, dims=4)
+
+
+def check_batch(x, name: str, lo: Optional[float] = None, hi: Optional[float] = None,
+                dims: Optional[int] = None) -> Tensor:
+    """A non-empty float batch (N, ...) of finite values, inside [lo, hi] where bounds are given.
+
+    ``dims=4`` demands images (N, C, H, W); without it any batch of two or more dimensions
+    passes, as the optimiser also moves latents and feature vectors."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
-        raise TypeError(f"{name} must be a float tensor with values in [{lo}, {hi}], got dtype {x.dtype}")
-    if x.dim() != 4:
-        raise ValueError(f"{name} must have shape (N, C, H, W), got {tuple(x.shape)}")
+        where = "" if lo is None or hi is None else f" with values in [{lo}, {hi}]"
+        raise TypeError(f"{name} must be a float tensor{where}, got dtype {x.dtype}")
+    if dims is not None and x.dim() != dims:
+        layout = "(N, C, H, W)" if dims == 4 else f"{dims} dimensions"
+        raise ValueError(f"{name} must have shape {layout}, got {tuple(x.shape)}")
+    if x.dim() < 2:
+        raise ValueError(f"{name} must be a batch (N, ...), got shape {tuple(x.shape)}")
     if x.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch")
     if not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).sum())
-        raise ValueError(f"{name} contain {bad} NaN or infinite value(s)")
-    xmin, xmax = float(x.min()), float(x.max())
-    if xmin < lo - 1e-6 or xmax > hi + 1e-6:
-        raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}] (normalisation belongs inside the model); "
-                         f"found values in [{xmin:.4g}, {xmax:.4g}]")
+        raise ValueError(f"{name} must be finite, found {bad} NaN or infinite value(s)")
+    if lo is not None and hi is not None and x.numel():
+        xmin, xmax = float(x.detach().min()), float(x.detach().max())
+        if xmin < lo - 1e-6 or xmax > hi + 1e-6:
+            raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}] (normalisation belongs inside the model); "
+                             f"found values in [{xmin:.4g}, {xmax:.4g}]")
+    return x
+
+
+def _weights_dtype(modules) -> Optional[torch.dtype]:
+    for module in modules:
+        for t in (*module.parameters(), *module.buffers()):
+            if t.is_floating_point():
+                return t.dtype
+    return None
+
+
+def check_dtype(x: Tensor, modules, name: str = "images") -> Tensor:
+    """Fail at the door, not inside a matmul: half precision on CPU, or a dtype the weights don't share."""
+    if x.dtype in (torch.float16, torch.bfloat16) and x.device.type == "cpu":
+        raise TypeError(f"{name}: dtype {x.dtype} is not supported on CPU; pass {name}.float() "
+                        "(and a float32 model)")
+    weights = _weights_dtype(modules)
+    if weights is not None and weights != x.dtype:
+        raise TypeError(f"{name}: dtype {x.dtype} does not match the model's weights ({weights}); "
+                        f"cast with {name}.to({weights}) or the model with model.to({x.dtype})")
     return x
 
 
@@ -46,6 +84,8 @@ def check_eps(eps: Union[float, Tensor], n: int, name: str = "eps") -> Union[flo
         if not bool(torch.isfinite(eps).all()) or bool((eps < 0).any()):
             raise ValueError(f"{name} must be finite and >= 0")
         return eps.float()
+    if isinstance(eps, (str, bytes, bool)):
+        raise TypeError(f"{name} must be a number or a tensor, got {type(eps).__name__}")
     try:
         value = float(eps)
     except (TypeError, ValueError):
@@ -61,14 +101,71 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
     return value
 
 
+def check_number(value, name: str, *, above: Optional[float] = None, at_least: Optional[float] = None,
+                 below: Optional[float] = None, at_most: Optional[float] = None) -> float:
+    """A finite real hyper-parameter inside the given bounds (``above``/``below`` are strict)."""
+    scalar_tensor = isinstance(value, Tensor) and value.numel() == 1
+    if isinstance(value, bool) or not (isinstance(value, numbers.Real) or scalar_tensor):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    v = float(value)
+    bounds = [(b, sign, test) for b, sign, test in ((above, ">", operator.gt), (at_least, ">=", operator.ge),
+              (below, "<", operator.lt), (at_most, "<=", operator.le)) if b is not None]
+    if not math.isfinite(v) or not all(test(v, b) for b, _, test in bounds):
+        wanted = "".join(f" and {sign} {b:g}" for b, sign, _ in bounds)
+        raise ValueError(f"{name} must be finite{wanted}, got {value!r}")
+    return v
+
+
+def check_step_size(value: Union[float, Tensor], n: int, eps: Union[None, float, Tensor] = None,
+                    name: str = "step_size") -> Union[float, Tensor]:
+    """A step size: a number or one value per sample, finite and > 0 (a zero step never moves);
+    0 passes only where the radius ``eps`` is 0 too, since nothing may move there anyway."""
+    value = check_eps(value, n, name)
+    zero = torch.as_tensor(value).cpu() <= 0
+    if eps is not None:
+        zero = zero & (torch.as_tensor(eps).cpu() > 0)
+    if bool(zero.any()):
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return value
+
+
+def check_logits(out, name: str = "the model") -> Tensor:
+    """Model outputs: a tensor of class scores (N, classes)."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name} must return a tensor of logits, got {type(out).__name__} "
+                        "(wrap it so that forward returns only the logits)")
+    if out.dim() != 2:
+        raise ValueError(f"{name} must return logits of shape (N, classes), got {tuple(out.shape)}")
+    return out
+
+
+def run_model(model: nn.Module, x: Tensor, name: str = "images"):
+    """``model(x)``, where a model that cannot take ``x`` (its shape, channels or dtype) fails with a
+    sentence naming ``name`` instead of a traceback from a layer deep inside it."""
+    try:
+        return model(x)
+    except torch.cuda.OutOfMemoryError:
+        raise
+    except RuntimeError as exc:
+        raise ValueError(f"the model cannot run on {name} of shape {tuple(x.shape)} and dtype {x.dtype}: "
+                         f"{str(exc).splitlines()[0][:200]}") from exc
+
+
 @torch.no_grad()
-def num_classes_of(model: nn.Module, x: Tensor) -> int:
-    """Classes the model predicts, from one forward of one example (model state left as it was)."""
+def clean_logits(model: nn.Module, x: Tensor) -> Tensor:
+    """The model's logits on ``x`` (model state left as it was); non-finite ones fail here, since
+    the argmax of NaN is arbitrary and every later success test would read noise."""
     from .optim.freeze import frozen
 
     with frozen([model]):
-        out = model(x[:1])
-    if not isinstance(out, Tensor) or out.dim() != 2:
-        shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-        raise ValueError(f"the model must return logits of shape (N, classes), got {shape}")
-    return out.shape[1]
+        out = check_logits(run_model(model, x))
+    bad = ~torch.isfinite(out).all(dim=1)
+    if bool(bad.any()):
+        raise ValueError(f"the model returns NaN or infinite logits on {int(bad.sum())} of the {x.shape[0]} "
+                         "clean inputs; fix the model (or drop those inputs) before attacking it")
+    return out
+
+
+def num_classes_of(model: nn.Module, x: Tensor) -> int:
+    """Classes the model predicts, from one forward of one example (model state left as it was)."""
+    return clean_logits(model, x[:1]).shape[1]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -177,24 +177,31 @@ def check_loss_rises(model: nn.Module, x: Tensor, y: Tensor, norm: str, eps: flo
                  "(masked gradients, a wrong loss or a broken model wrapper).")
 
 
-def attack_checks(model: nn.Module, x: Tensor, y: Tensor, norm: str, eps: Sequence[float], steps: int = 20,
-                  queries: int = 1000, seed: int = 0) -> List[Check]:
-    """Run on correctly classified points only (robust accuracy relative to them)."""
+def attack_check_thunks(model: nn.Module, x: Tensor, y: Tensor, norm: str, eps: Sequence[float], steps: int = 20,
+                        queries: int = 1000, seed: int = 0) -> List[Callable[[], Check]]:
+    """The attack checks as separate calls (so a job can run, save and share them one by one),
+    on the correctly classified points only (robust accuracy relative to them)."""
     with torch.no_grad():
         keep = predict(model, x, 500) == y
     x, y = x[keep], y[keep]
     if len(x) == 0:
-        return [Check("attack checks", False, "no correctly classified points to check",
-                      "The model misclassifies every checked point; nothing can be said about robustness.")]
+        return [lambda: Check("attack checks", False, "no correctly classified points to check",
+                              "The model misclassifies every checked point; nothing can be said about robustness.")]
     eps = sorted(eps)
     mid = eps[len(eps) // 2]
     return [
-        check_monotone_eps(model, x, y, norm, eps, steps, seed),
-        check_more_steps(model, x, y, norm, mid, steps, seed),
-        check_unbounded(model, x, y, norm, 5 * steps, seed),
-        check_gradient_free(model, x, y, norm, mid, steps, queries, seed),
-        check_loss_rises(model, x, y, norm, mid, steps, seed),
+        lambda: check_monotone_eps(model, x, y, norm, eps, steps, seed),
+        lambda: check_more_steps(model, x, y, norm, mid, steps, seed),
+        lambda: check_unbounded(model, x, y, norm, 5 * steps, seed),
+        lambda: check_gradient_free(model, x, y, norm, mid, steps, queries, seed),
+        lambda: check_loss_rises(model, x, y, norm, mid, steps, seed),
     ]
+
+
+def attack_checks(model: nn.Module, x: Tensor, y: Tensor, norm: str, eps: Sequence[float], steps: int = 20,
+                  queries: int = 1000, seed: int = 0) -> List[Check]:
+    """Run on correctly classified points only (robust accuracy relative to them)."""
+    return [run() for run in attack_check_thunks(model, x, y, norm, eps, steps, queries, seed)]
 
 
 def check_envelope_bounds_sweeps(norm: str, envelope: Tensor, index: Tensor, sweeps: List[Dict]) -> Check:

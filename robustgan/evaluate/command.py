@@ -32,7 +32,7 @@ def register(sub) -> None:
     p.add_argument("--minimal-queries", type=int, default=None,
                    help="per-point budget (forward + backward passes) of every minimal-norm attack")
     p.add_argument("--batch-size", type=int, default=500)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("robustgan-report"))
     p.add_argument("--arch", default=None, help="architecture of a plain state-dict checkpoint: small-cnn, small-resnet, timm:<name>")
@@ -51,6 +51,9 @@ def register(sub) -> None:
     p.add_argument("--no-escalate", action="store_true",
                    help="do not run the standard suite on a threat whose gradient-masking checks fail")
     p.add_argument("--check-examples", type=int, default=100)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out: finished phases and work units are loaded, not redone")
+    p.add_argument("--force", action="store_true", help="replace the results --out already holds")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(run=run)
 
@@ -68,6 +71,10 @@ def run(args) -> None:
         suite=args.suite, suite_eps_linf=args.suite_eps_linf, suite_eps_l2=args.suite_eps_l2,
         suite_eps_l1=args.suite_eps_l1, escalate=not args.no_escalate,
         suite_steps=args.suite_steps, suite_queries=args.suite_queries, checks=not args.no_checks,
-        check_examples=args.check_examples,
+        check_examples=args.check_examples, resume=args.resume, force=args.force,
     )
-    print(evaluate_job(cfg)["summary_text"])
+    report = evaluate_job(cfg)
+    from ..distributed import is_main_process
+
+    if is_main_process():
+        print(report["summary_text"])

@@ -119,3 +119,21 @@ def run_suite(model: nn.Module, x: Tensor, y: Tensor, eps: float, norm: str = "l
                             "robust_accuracy": float(robust.float().mean()),
                             "seconds": time.perf_counter() - t0, "queries": spent})
     return result
+
+
+def merge_suites(parts: List[SuiteResult]) -> SuiteResult:
+    """One result from the suite run slice by slice (each slice attacked on its own survivors)."""
+    first = parts[0]
+    clean = torch.cat([p.clean for p in parts])
+    robust = torch.cat([p.robust for p in parts])
+    merged = SuiteResult(first.suite, first.norm, first.eps, clean, robust, torch.cat([p.x_adv for p in parts]))
+    n = float(len(clean))
+    for k, row in enumerate(first.rows):
+        rows = [p.rows[k] for p in parts]
+        merged.rows.append({
+            "attack": row["attack"],
+            "attacked": sum(r["attacked"] for r in rows), "broken": sum(r["broken"] for r in rows),
+            "robust_accuracy": sum(r["robust_accuracy"] * len(p.clean) for r, p in zip(rows, parts)) / n,
+            "seconds": sum(r["seconds"] for r in rows), "queries": sum(r["queries"] for r in rows),
+        })
+    return merged

@@ -36,30 +36,58 @@ def predict(model: nn.Module, x: Tensor, batch_size: int) -> Tensor:
         return torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
 
 
+def sweep_slice(model: nn.Module, x: Tensor, y: Tensor, clean: Tensor, eps: Sequence[float],
+                attack: Callable) -> Dict:
+    """The sweep on one slice of examples: each ε, in increasing order, attacks the slice's survivors.
+
+    Returns ``robust`` ((len(eps), n) bool), ``attacked`` (points attacked per ε) and, per ε, the
+    slice-local indices of the points broken there (``broken``) and their images (``images``).
+    """
+    alive = clean.clone()
+    robust, attacked, broken, images = [], [], [], []
+    for e in eps:
+        idx = alive.nonzero().squeeze(1)
+        attacked.append(int(idx.numel()))
+        if idx.numel():
+            res = attack(model, x[idx], y[idx], e)
+            hit = idx[res.success]
+            alive[hit] = False
+            broken.append(hit)
+            images.append(res.x[res.success])
+        else:
+            broken.append(idx)
+            images.append(x[:0])
+        robust.append(alive.clone())
+    return {"robust": torch.stack(robust) if robust else torch.zeros(0, len(y), dtype=torch.bool),
+            "attacked": attacked, "broken": broken, "images": images}
+
+
+def assemble_sweep(norm: str, eps: Sequence[float], clean: Tensor, parts: List[Dict],
+                   starts: Sequence[int]) -> SweepResult:
+    """One :class:`SweepResult` from the slices' results; ``starts[k]`` is slice k's first index."""
+    eps = list(eps)
+    robust = torch.cat([p["robust"] for p in parts], dim=1) if parts else torch.zeros(len(eps), 0, dtype=torch.bool)
+    attacked = [sum(p["attacked"][k] for p in parts) for k in range(len(eps))]
+    adversarial, broken_index = {}, {}
+    for k, e in enumerate(eps):
+        idx = [p["broken"][k] + s for p, s in zip(parts, starts)]
+        if idx and sum(int(i.numel()) for i in idx):
+            broken_index[e] = torch.cat(idx)
+            adversarial[e] = torch.cat([p["images"][k] for p in parts])
+    return SweepResult(norm, eps, robust, clean.clone(), adversarial, broken_index, attacked)
+
+
 def robustness_sweep(model: nn.Module, x: Tensor, y: Tensor, eps: Sequence[float], attack: Callable,
                      norm: str, batch_size: int = 500, clean: Tensor = None, progress: bool = False,
                      desc: str = "sweep") -> SweepResult:
-    """``attack(model, xb, yb, eps) -> AttackResult``; eps are attacked in increasing order."""
+    """``attack(model, xb, yb, eps) -> AttackResult``; eps are attacked in increasing order, each on
+    the points of its batch that survived the smaller ones."""
     eps = sorted(float(e) for e in eps)
-    alive = predict(model, x, batch_size) == y if clean is None else clean.clone()
-    clean_mask = alive.clone()
-    robust, adversarial, broken_index, attacked = [], {}, {}, []
-    for e in tqdm(eps, desc=desc, disable=not progress, leave=False):
-        idx = alive.nonzero().squeeze(1)
-        attacked.append(int(idx.numel()))
-        fooled_idx, fooled_x = [], []
-        for start in range(0, idx.numel(), batch_size):
-            part = idx[start:start + batch_size]
-            res = attack(model, x[part], y[part], e)
-            fooled_idx.append(part[res.success])
-            fooled_x.append(res.x[res.success])
-        if fooled_idx:
-            b = torch.cat(fooled_idx)
-            alive[b] = False
-            broken_index[e], adversarial[e] = b, torch.cat(fooled_x)
-        robust.append(alive.clone())
-    return SweepResult(norm, eps, torch.stack(robust) if robust else torch.empty(0), clean_mask,
-                       adversarial, broken_index, attacked)
+    clean = predict(model, x, batch_size) == y if clean is None else clean
+    starts = list(range(0, len(y), batch_size))
+    parts = [sweep_slice(model, x[s:s + batch_size], y[s:s + batch_size], clean[s:s + batch_size], eps, attack)
+             for s in tqdm(starts, desc=desc, disable=not progress, leave=False)]
+    return assemble_sweep(norm, eps, clean, parts, starts)
 
 
 def per_class_accuracy(mask: Tensor, y: Tensor, num_classes: int) -> List[float]:

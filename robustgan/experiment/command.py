@@ -37,8 +37,10 @@ def register(sub) -> None:
     r.add_argument("--standard-model", type=Path, default=None, help="use this checkpoint instead of training one")
     r.add_argument("--robust-model", type=Path, default=None, help="use this checkpoint instead of PGD-AT here")
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--device", default="cpu")
+    r.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
     r.add_argument("--data-dir", default=None)
+    r.add_argument("--force", action="store_true",
+                   help="recompute every stage of these settings instead of reusing the ones already in OUT")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(run=run)
 
@@ -56,6 +58,6 @@ def run(args) -> None:
                              craft_eps=args.craft_eps, datasets=args.datasets,
                              standard_model=args.standard_model, robust_model=args.robust_model, seed=args.seed,
                              layer=args.layer, fresh_shift=args.fresh_shift,
-                             device=args.device, data_dir=args.data_dir, progress=not args.quiet)
+                             device=args.device, data_dir=args.data_dir, progress=not args.quiet, force=args.force)
     print((Path(args.out) / "table.md").read_text(), end="")
     print(f"(results: {Path(args.out) / 'results.json'}, {results['total_seconds']:.0f} s)")

@@ -1,6 +1,8 @@
 """Ilyas et al. (2019) on Fashion-MNIST: what models learn from robust and from non-robust features.
 
-Stages (each skipped when its output exists, so a stopped run continues where it stopped):
+Stages (each reused when an output recording exactly its identity exists, so a stopped run
+continues where it stopped; the identity is a hash of every setting that changes the stage's
+result, and a rerun with other settings computes the stages it changes into new files):
 
 1. a standard and a robust (PGD-AT, L∞ or L2) model on the first ``train_images`` training images
    (or given checkpoints);
@@ -25,8 +27,11 @@ from torch.utils.data import Dataset
 
 from ..data import load_dataset
 from ..features import CraftConfig, CraftedDataset, craft
-from ..features.shards import atomic_write_json
-from ..models import checkpoint_meta, load_classifier, model_fingerprint, save_classifier
+from ..features.job import craft_header
+from ..features.shards import MANIFEST, dataset_identity
+from ..models import checkpoint_meta, load_classifier, model_fingerprint, safe_load, save_classifier
+from ..runs import (LOCK_NAME, atomic_write_json, atomic_write_text, canonical, claim, keyed_destination, run_lock,
+                    settings_hash)
 from ..train import AdversarialConfig, TrainConfig, accuracy, train_classifier
 from ..train.job import first, new_classifier, robust_accuracy
 from ..validation import check_positive_int
@@ -81,32 +86,69 @@ def _log(msg: str, progress: bool) -> None:
         print(f"[robust-features] {msg}", flush=True)
 
 
-def _train_model(models_dir: Path, role: str, train_set: Dataset, info, config: TrainConfig, test_set: Dataset,
-                 progress: bool, device: str, trained_now: List[str]) -> torch.nn.Module:
-    """Train (resumably) and save a SmallCNN for ``role``; load it if it is already there.
+def _recorded_stage(path: Path) -> Optional[str]:
+    """The stage identity a model file (or its unfinished ``.train.pt``) records; None when neither exists."""
+    if path.exists():
+        return str(checkpoint_meta(path).get("stage", ""))
+    ckpt = path.with_suffix(".train.pt")
+    if ckpt.exists():
+        return str(safe_load(ckpt).get("run", {}).get("settings", {}).get("stage", ""))
+    return None
 
-    Paths carry the training-set size, the epochs and any shift augmentation
-    (``models/ROLE-nN-eE[-sS].pt``), so a rerun with more images (crafted sets grown with a larger
-    ``craft_count``), other epochs or another shift trains new models instead of reusing them.
+
+def _train_model(models_dir: Path, role: str, train_set: Dataset, info, config: TrainConfig, test_set: Dataset,
+                 progress: bool, device: str, trained_now: List[str], data: Dict[str, Any],
+                 force: bool = False) -> torch.nn.Module:
+    """Train (resumably) and save a SmallCNN for ``role``; reuse one only if it records this stage's identity.
+
+    The identity hashes the role, the training data (``data``: which images, or which crafted
+    dataset) and every training setting. The file is ``models/ROLE-nN-eE[-sS].pt``, or
+    ``ROLE-nN-eE[-sS]-HASH.pt`` when that name holds a model of other settings (another ε, other
+    inner steps, data crafted by another model), so nothing is taken for, or overwritten by, a model
+    of other settings. ``force``: train it again even if it exists.
     """
-    path = models_dir / f"{role}-n{len(train_set)}-e{config.epochs}{f'-s{config.shift}' if config.shift else ''}.pt"
+    settings = {"role": role, "arch": "small-cnn", "data": data, "train_examples": len(train_set),
+                "epochs": config.epochs, "training": config.identity()}
+    stage = settings_hash(settings)
+    stem = f"{role}-n{len(train_set)}-e{config.epochs}{f'-s{config.shift}' if config.shift else ''}"
+    path = keyed_destination([models_dir / f"{stem}.pt", models_dir / f"{stem}-{stage[:12]}.pt"], stage,
+                             _recorded_stage)
+    ckpt = path.with_suffix(".train.pt")
+    claim(path, [path, ckpt], resume=not force, force=force)
     if path.exists():
         return load_classifier(path, device=device)
     trained_now.append(role)
     model, arch_kwargs = new_classifier("small-cnn", info, "fashion-mnist", config.seed)
-    ckpt = path.with_suffix(".train.pt")
     train_classifier(model, train_set, config, test_set=test_set, checkpoint=ckpt, resume=ckpt.exists(),
-                     device=device, progress=progress)
-    save_classifier(path, model.cpu(), "small-cnn", arch_kwargs, {"train_examples": len(train_set), "role": role})
+                     device=device, progress=progress, identity={"stage": stage})
+    save_classifier(path, model.cpu(), "small-cnn", arch_kwargs,
+                    {"train_examples": len(train_set), "role": role, "stage": stage, "settings": canonical(settings)})
     return model.to(device).eval()
+
+
+def _data_folder(data_dir: Path, kind: str, header: Dict[str, Any]) -> Path:
+    """``data/KIND`` when it is free or holds exactly this recipe (any count), else ``data/KIND-HASH``."""
+    identity = dataset_identity(header)
+
+    def recorded(folder: Path) -> Optional[str]:
+        if not (folder / MANIFEST).exists():
+            return None
+        return dataset_identity(json.loads((folder / MANIFEST).read_text()))
+
+    return keyed_destination([data_dir / kind, data_dir / f"{kind}-{identity[:12]}"], identity, recorded)
 
 
 def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "linf", craft_eps: float = 4.0,
                    threats: Optional[Sequence[Threat]] = None, datasets: Sequence[str] = DATASETS,
                    standard_model: Optional[Path] = None, robust_model: Optional[Path] = None, seed: int = 0,
                    layer: Optional[str] = None, fresh_shift: int = 0, device: str = "cpu",
-                   data_dir: Optional[str] = None, progress: bool = True) -> Dict[str, Any]:
+                   data_dir: Optional[str] = None, progress: bool = True, force: bool = False) -> Dict[str, Any]:
     """Run every stage; returns the results dict also written to ``out/results.json`` (+ ``table.md``).
+
+    Each stage is reused only where a file records exactly its identity; ``force`` recomputes the
+    stages of these settings instead. The results are also kept as ``results-HASH.json`` /
+    ``table-HASH.md`` (HASH: the whole run's identity), so a rerun with other settings loses none.
+    One run at a time writes to ``out``.
 
     ``eps``/``norm``: the robust model's adversarial training (PGD-AT). ``threats``: the robust
     accuracy columns of the table, as (norm, radius) pairs (default: the training threat alone).
@@ -121,8 +163,15 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
     if not 0 < eps < float("inf") or not 0 < craft_eps < float("inf"):
         raise ValueError("eps and craft_eps must be finite and > 0")
     threats = check_threats([(norm, eps)] if threats is None else threats)
+    with run_lock(Path(out) / LOCK_NAME):
+        return _run(Path(out), scale, eps=eps, norm=norm, craft_eps=craft_eps, threats=threats, datasets=datasets,
+                    standard_model=standard_model, robust_model=robust_model, seed=seed, layer=layer,
+                    fresh_shift=fresh_shift, device=device, data_dir=data_dir, progress=progress, force=force)
+
+
+def _run(out: Path, scale: Scale, *, eps, norm, craft_eps, threats, datasets, standard_model, robust_model, seed,
+         layer, fresh_shift, device, data_dir, progress, force) -> Dict[str, Any]:
     t_start = time.perf_counter()
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     train_full, info = load_dataset("fashion-mnist", "train", data_dir)
     test_full, _ = load_dataset("fashion-mnist", "test", data_dir)
@@ -150,7 +199,8 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
         _log(f"standard model: {scale.std_epochs} epoch(s) on {len(train_set)} images", progress)
         cfg = TrainConfig(**{**asdict(base), "epochs": scale.std_epochs})
         models["standard"] = stage("train standard", lambda: _train_model(
-            out / "models", "standard", train_set, info, cfg, monitor, progress, device, trained_now))
+            out / "models", "standard", train_set, info, cfg, monitor, progress, device, trained_now,
+            {"dataset": "fashion-mnist", "images": "the first train_examples training images"}, force))
         sources["standard"] = "trained here"
     adv = AdversarialConfig("pgd", eps=eps, norm=norm, steps=scale.at_steps)
     if robust_model is not None:
@@ -159,10 +209,12 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
         _log(f"robust model: PGD-AT ({adv.describe()}), {scale.at_epochs} epoch(s) on {len(train_set)} images", progress)
         cfg = TrainConfig(**{**asdict(base), "epochs": scale.at_epochs, "adversarial": adv})
         models["robust"] = stage("train robust", lambda: _train_model(
-            out / "models", "robust", train_set, info, cfg, monitor, progress, device, trained_now))
+            out / "models", "robust", train_set, info, cfg, monitor, progress, device, trained_now,
+            {"dataset": "fashion-mnist", "images": "the first train_examples training images"}, force))
         sources["robust"] = "trained here"
 
     crafted: Dict[str, Dict[str, Any]] = {}
+    folders: Dict[str, Path] = {}
     for kind in datasets:
         maker = models["robust"] if kind == "robust" else models["standard"]
         steps = scale.invert_steps if kind in ("robust", "nonrobust") else scale.targeted_steps
@@ -170,11 +222,14 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
                           eps=craft_eps, layer=layer, seed=seed)
         _log(f"crafting {ROWS['data-' + kind][0]} from {scale.craft_count} images ({cfg.params()['recipe']}, "
              f"{steps} steps)", progress)
-        manifest = stage(f"craft {kind}", lambda: craft(maker, train_full, out / "data" / kind, cfg,
+        folders[kind] = _data_folder(out / "data", kind, craft_header(maker, train_full, cfg, "fashion-mnist"))
+        manifest = stage(f"craft {kind}", lambda: craft(maker, train_full, folders[kind], cfg,
                                                         num_classes=len(info.classes), source_name="fashion-mnist",
-                                                        device=device, progress=progress))
+                                                        device=device, progress=progress, resume=not force,
+                                                        force=force))
         crafted_now[kind] = len(manifest["crafted_now"])
         crafted[kind] = {k: v for k, v in manifest.items() if k not in ("shards", "crafted_now")}
+        crafted[kind]["folder"] = str(folders[kind].relative_to(out))
         stats = {}
         for s in manifest["shards"]:
             for k, v in s.items():
@@ -185,13 +240,16 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
     fresh_cfg = TrainConfig(**{**asdict(base), "epochs": scale.fresh_epochs, "shift": fresh_shift})
     shifted = f", images shifted by up to {fresh_shift} px" if fresh_shift else ""
     trained_on: Dict[str, Dataset] = {"baseline": first(train_full, scale.craft_count)}
+    data: Dict[str, Dict[str, Any]] = {"baseline": {"dataset": "fashion-mnist",
+                                                    "images": "the first train_examples training images"}}
     for kind in datasets:
-        ds = trained_on[f"data-{kind}"] = CraftedDataset(out / "data" / kind)
+        ds = trained_on[f"data-{kind}"] = CraftedDataset(folders[kind])
+        data[f"data-{kind}"] = {"crafted": crafted[kind]["identity"], "count": len(ds)}
         crafted[kind]["seen_by"] = stage("evaluate", lambda: who_sees_what(ds, models["standard"], models["robust"]))
     for name, ds in trained_on.items():
         _log(f"fresh model on {ROWS[name][0]}: {scale.fresh_epochs} epoch(s) on {len(ds)} images{shifted}", progress)
         models[name] = stage(f"train {name}", lambda: _train_model(
-            out / "models", name, ds, info, fresh_cfg, monitor, progress, device, trained_now))
+            out / "models", name, ds, info, fresh_cfg, monitor, progress, device, trained_now, data[name], force))
         sources[name] = "trained here"
 
     rows: List[Dict[str, Any]] = []
@@ -209,8 +267,12 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
                      "robust_accuracies": robust,
                      "train_examples": examples[name] if name in examples else len(trained_on[name]),
                      "model": sources[name], "fingerprint": model_fingerprint(model)})
+    identity = settings_hash({"scale": asdict(scale), "seed": seed, "eps": eps, "norm": norm, "craft_eps": craft_eps,
+                              "fresh_shift": fresh_shift, "threats": threats, "datasets": list(datasets),
+                              "layer": layer,
+                              "models": {k: model_fingerprint(models[k]) for k in ("standard", "robust")}})
     results = {
-        "experiment": "robust-features (Ilyas et al. 2019) on Fashion-MNIST",
+        "experiment": "robust-features (Ilyas et al. 2019) on Fashion-MNIST", "identity": identity,
         "scale": asdict(scale), "seed": seed, "eps": eps, "norm": norm, "craft_eps": craft_eps,
         "fresh_shift": fresh_shift,
         "threats": [threat_label(t) for t in threats],
@@ -220,8 +282,9 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
         "trained_now": trained_now, "crafted_shards_now": crafted_now,
         "total_seconds": round(time.perf_counter() - t_start, 1),
     }
-    atomic_write_json(results, out / "results.json")
-    (out / "table.md").write_text(markdown_table(results))
+    for suffix in ("", f"-{identity[:12]}"):  # the latest run, and this run's own copy
+        atomic_write_json(results, out / f"results{suffix}.json")
+        atomic_write_text(markdown_table(results), out / f"table{suffix}.md")
     return results
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..cli_counts import positive_int
 from ..cli_types import number
 
 
@@ -19,14 +20,17 @@ def register(sub) -> None:
     p.add_argument("-n", "--count", type=int, default=1000, help="training images to craft (the first N)")
     p.add_argument("--shard-size", type=int, default=500)
     p.add_argument("--batch-size", type=int, default=250)
-    p.add_argument("--steps", type=int, default=None, help="inversion: 200, targeted PGD: 100")
+    p.add_argument("--steps", type=positive_int, default=None, help="inversion: 200, targeted PGD: 100")
     p.add_argument("--step-size", type=number, default=None, help="L2 length of each step (inversion 0.5, targeted 0.1)")
     p.add_argument("--eps", type=number, default=4.0, help="L2 radius of the targeted attack (rand, det)")
     p.add_argument("--layer", default=None, help="representation layer (default: the module named 'penultimate')")
     p.add_argument("--start", choices=["image", "noise"], default="image",
                    help="robust/nonrobust: invert from another training image (Ilyas et al.) or from uniform noise")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in OUT (same settings): craft missing or damaged shards, or a larger -n")
+    p.add_argument("--force", action="store_true", help="delete the shards already in OUT and craft them anew")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(run=run)
 
@@ -37,8 +41,9 @@ def run(args) -> None:
     result = craft_job(args.kind, args.out, checkpoint=args.model, dataset=args.dataset, data_dir=args.data_dir,
                        device=args.device, progress=not args.quiet, count=args.count, shard_size=args.shard_size,
                        batch_size=args.batch_size, steps=args.steps, step_size=args.step_size, eps=args.eps,
-                       layer=args.layer, start=args.start, seed=args.seed)
+                       layer=args.layer, start=args.start, seed=args.seed, resume=args.resume, force=args.force)
     summary = {k: result[k] for k in ("kind", "count", "complete", "model_fingerprint", "params", "seed")}
     summary["shards"] = len(result["shards"])
     summary["crafted_now"] = len(result["crafted_now"])
+    summary["recrafted_damaged"] = result["recrafted"]
     print(json.dumps(summary, indent=2))

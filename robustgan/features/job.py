@@ -88,19 +88,29 @@ def shard_generator(seed: int, shard: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + shard * 7_919 + 1)
 
 
-def craft(model, source: Dataset, out: Path, cfg: CraftConfig, *, num_classes: int, source_name: str = "custom",
-          device: str = "cpu", progress: bool = True) -> Dict[str, Any]:
-    """Craft ``cfg.count`` examples from ``source`` with ``model`` into shards under ``out`` (resumable)."""
+def craft_header(model, source: Dataset, cfg: CraftConfig, source_name: str = "custom") -> Dict[str, Any]:
+    """What the manifest records about the run: every setting that changes the crafted bits."""
     if cfg.count > len(source):
         raise ValueError(f"count {cfg.count} exceeds the {len(source)} source images")
-    model = model.to(device)
     params = cfg.params()
     if cfg.inversion:
         params["layer"] = feature_layer(model, cfg.layer)
-    header = {"kind": cfg.kind, "description": KINDS[cfg.kind], "count": cfg.count, "shard_size": cfg.shard_size,
-              "params": params, "model_fingerprint": model_fingerprint(model), "seed": cfg.seed,
-              "source": {"dataset": source_name, "split": "train", "examples": "the first `count`",
-                         "pool": len(source)}}
+    return {"kind": cfg.kind, "description": KINDS[cfg.kind], "count": cfg.count, "shard_size": cfg.shard_size,
+            "batch_size": cfg.batch_size,  # changes the bits (≈3e-7): batched reductions
+            "params": params, "model_fingerprint": model_fingerprint(model), "seed": cfg.seed,
+            "source": {"dataset": source_name, "split": "train", "examples": "the first `count`",
+                       "pool": len(source)}}
+
+
+def craft(model, source: Dataset, out: Path, cfg: CraftConfig, *, num_classes: int, source_name: str = "custom",
+          device: str = "cpu", progress: bool = True, resume: bool = True, force: bool = False) -> Dict[str, Any]:
+    """Craft ``cfg.count`` examples from ``source`` with ``model`` into shards under ``out``.
+
+    By default a folder of the same settings is continued (``resume``); ``force`` empties it first.
+    """
+    model = model.to(device)
+    header = craft_header(model, source, cfg, source_name)
+    params = header["params"]
 
     def make_shard(shard: int, start: int, stop: int) -> Dict[str, Tensor]:
         gen = shard_generator(cfg.seed, shard)
@@ -127,12 +137,16 @@ def craft(model, source: Dataset, out: Path, cfg: CraftConfig, *, num_classes: i
             labels = target
         return {"x": xs, "y": labels, **extras}
 
-    return write_shards(Path(out), header, make_shard, progress=progress)
+    return write_shards(Path(out), header, make_shard, progress=progress, resume=resume, force=force)
 
 
 def craft_job(kind: str, out: Path, *, checkpoint: Optional[Path] = None, dataset: str = "fashion-mnist",
-              data_dir: Optional[str] = None, device: str = "cpu", progress: bool = True, **options) -> Dict[str, Any]:
-    """Load the training split and the model (default: the shipped standard model), then :func:`craft`."""
+              data_dir: Optional[str] = None, device: str = "cpu", progress: bool = True, resume: bool = False,
+              force: bool = False, **options) -> Dict[str, Any]:
+    """Load the training split and the model (default: the shipped standard model), then :func:`craft`.
+
+    A folder that already holds shards is continued only with ``resume`` and replaced only with ``force``.
+    """
     cfg = CraftConfig(kind=kind, **options)
     if checkpoint is None:
         if kind == "robust":
@@ -141,12 +155,12 @@ def craft_job(kind: str, out: Path, *, checkpoint: Optional[Path] = None, datase
     model = load_classifier(checkpoint, device=device)
     source, info = load_dataset(dataset, "train", data_dir)
     result = craft(model, source, Path(out), cfg, num_classes=len(info.classes), source_name=dataset,
-                   device=device, progress=progress)
+                   device=device, progress=progress, resume=resume, force=force)
     result["model_checkpoint"] = str(checkpoint)
     return result
 
 
-__all__ = ["KINDS", "CraftConfig", "craft", "craft_job"]
+__all__ = ["KINDS", "CraftConfig", "craft", "craft_header", "craft_job"]
 
 
 def _in_batches(n: int, size: int, run) -> tuple:

@@ -1,14 +1,14 @@
 """Crafted datasets on disk: numbered shards plus a JSON manifest, both written atomically.
 
-A shard is written (temporary file, then rename) before the manifest lists it, so a run killed at
-any moment leaves only finished shards listed; a rerun with the same settings skips them and
-crafts the rest. A rerun with other settings (parameters, model fingerprint, seed) is refused.
+A shard is written (temporary file, then rename) before the manifest lists it with the SHA-256 of
+its bytes, so a run killed at any moment leaves only finished shards listed; a rerun with the same
+settings skips the shards whose bytes still match and crafts the rest (a truncated, damaged or
+swapped shard is crafted again), and loading checks every shard. A rerun with other settings
+(parameters, batch size, model fingerprint, seed) is refused, and one folder has one writer at a time.
 """
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
@@ -17,26 +17,12 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..models.checkpoint import atomic_save, safe_load
+from ..runs import LOCK_NAME, atomic_write_json, claim, file_sha256, run_lock, settings_hash
 
 FORMAT = "robustgan-crafted/1"
 MANIFEST = "manifest.json"
 # what must match for a rerun to continue a run (``count`` may change: shards inside the new count are kept)
-IDENTITY = ("format", "kind", "shard_size", "params", "model_fingerprint", "seed", "source")
-
-
-def atomic_write_json(obj: Any, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+IDENTITY = ("format", "kind", "shard_size", "batch_size", "params", "model_fingerprint", "seed", "source")
 
 
 def read_manifest(directory: Path) -> Dict[str, Any]:
@@ -52,42 +38,63 @@ def read_manifest(directory: Path) -> Dict[str, Any]:
     return manifest
 
 
+def dataset_identity(header: Dict[str, Any]) -> str:
+    """The hash of every setting that changes the crafted bits (all of ``IDENTITY``; not the count)."""
+    return settings_hash({k: header.get(k) for k in IDENTITY if k != "format"})
+
+
 def shard_name(index: int) -> str:
     return f"shard-{index:05d}.pt"
 
 
 def write_shards(directory: Path, header: Dict[str, Any], make_shard: Callable[[int, int, int], Dict[str, Tensor]],
-                 progress: bool = True) -> Dict[str, Any]:
+                 progress: bool = True, *, resume: bool = True, force: bool = False) -> Dict[str, Any]:
     """Craft every missing shard: ``make_shard(shard, start, stop)`` returns its tensors (``x``, ``y``, …).
 
-    ``header`` names the run (kind, count, shard_size, params, model_fingerprint, seed, source); the
-    manifest adds one entry per finished shard and ``complete``. A rerun with a different ``count``
-    keeps the finished shards that cover the same examples (shard k always holds examples
-    k·size … k·size + size − 1, crafted from its own seed). Returns the manifest, with
-    ``crafted_now`` listing the shards this call made.
+    ``header`` names the run (kind, count, shard_size, batch_size, params, model_fingerprint, seed,
+    source); the manifest adds one entry per finished shard (with its SHA-256) and ``complete``. A
+    rerun with a different ``count`` keeps the finished shards that cover the same examples (shard k
+    always holds examples k·size … k·size + size − 1, crafted from its own seed). A folder that
+    already holds shards is continued only with ``resume``, emptied first with ``force`` (else
+    refused). The folder is locked while crafting: a second writer is refused. Returns the manifest,
+    with ``crafted_now`` listing the shards this call made and ``recrafted`` the damaged ones among them.
     """
     directory = Path(directory)
     count, size = int(header["count"]), int(header["shard_size"])
     if count < 1 or size < 1:
         raise ValueError(f"count and shard_size must be >= 1, got {count} and {size}")
-    header = {"format": FORMAT, **header}
+    with run_lock(directory / LOCK_NAME):
+        results = [directory / MANIFEST, *sorted(directory.glob("shard-*.pt"))]
+        claim(directory, results, resume=resume, force=force)
+        return _write_locked(directory, {"format": FORMAT, **header}, make_shard, progress)
+
+
+def _write_locked(directory: Path, header: Dict[str, Any], make_shard, progress: bool) -> Dict[str, Any]:
+    count, size = int(header["count"]), int(header["shard_size"])
     manifest_path = directory / MANIFEST
+    header["identity"] = dataset_identity(header)
     if manifest_path.exists():
         manifest = read_manifest(directory)
         differs = [k for k in IDENTITY if manifest.get(k) != json.loads(json.dumps(header.get(k)))]
         if differs:
             raise ValueError(f"{directory} holds a dataset crafted with other settings ({', '.join(differs)}); "
-                             f"choose another output folder or delete it")
+                             f"choose another output folder, or replace it with --force")
+        manifest["identity"] = header["identity"]
     else:
         manifest = {**header, "shards": [], "complete": False}
         atomic_write_json(manifest, manifest_path)
     total = (count + size - 1) // size
 
-    def still_valid(s: Dict[str, Any]) -> bool:  # listed, on disk, and the same slice under this count
-        return (s["index"] < total and s["count"] == min(size, count - s["index"] * size)
-                and (directory / s["file"]).is_file())
+    def same_slice(s: Dict[str, Any]) -> bool:  # the same examples under this count
+        return s["index"] < total and s["count"] == min(size, count - s["index"] * size)
 
-    manifest["shards"] = [s for s in manifest["shards"] if still_valid(s)]
+    def intact(s: Dict[str, Any]) -> bool:  # on disk with the bytes the manifest recorded
+        path = directory / s["file"]
+        return "sha256" in s and path.is_file() and file_sha256(path) == s["sha256"]
+
+    listed = [s for s in manifest["shards"] if same_slice(s)]
+    manifest["shards"] = [s for s in listed if intact(s)]
+    damaged = sorted({s["index"] for s in listed} - {s["index"] for s in manifest["shards"]})
     manifest["count"] = count
     done = {s["index"] for s in manifest["shards"]}
     crafted: List[int] = []
@@ -100,7 +107,8 @@ def write_shards(directory: Path, header: Dict[str, Any], make_shard: Callable[[
         if tensors["x"].shape[0] != stop - start or tensors["y"].shape[0] != stop - start:
             raise ValueError(f"shard {shard} must hold {stop - start} examples")
         atomic_save({k: v.detach().cpu() for k, v in tensors.items()}, directory / shard_name(shard))
-        entry = {"index": shard, "file": shard_name(shard), "start": start, "count": stop - start}
+        entry = {"index": shard, "file": shard_name(shard), "start": start, "count": stop - start,
+                 "sha256": file_sha256(directory / shard_name(shard))}
         for k, v in tensors.items():
             if k not in ("x", "y") and v.dim() == 1 and (v.is_floating_point() or v.dtype == torch.bool):
                 entry[f"mean_{k}"] = float(v.float().mean())
@@ -111,11 +119,19 @@ def write_shards(directory: Path, header: Dict[str, Any], make_shard: Callable[[
     bar.close()
     manifest["complete"] = len(manifest["shards"]) == total
     atomic_write_json(manifest, manifest_path)
-    return {**manifest, "crafted_now": crafted}
+    return {**manifest, "crafted_now": crafted, "recrafted": damaged}
 
 
 def load_shard(directory: Path, entry: Dict[str, Any]) -> Dict[str, Tensor]:
-    return safe_load(Path(directory) / entry["file"])
+    """A shard's tensors, after checking its bytes against the manifest (damage never loads as data)."""
+    path = Path(directory) / entry["file"]
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: shard {entry['index']} listed in the manifest is missing; "
+                                f"rerun the craft command with --resume to craft it again")
+    if "sha256" in entry and file_sha256(path) != entry["sha256"]:
+        raise ValueError(f"{path}: shard {entry['index']} does not match the SHA-256 in the manifest (truncated, "
+                         f"damaged or replaced); rerun the craft command with --resume to craft it again")
+    return safe_load(path)
 
 
 def shard_files(directory: Path, manifest: Optional[Dict[str, Any]] = None) -> List[Path]:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Optional, Tuple
 
+from ..cli_counts import positive_int
 from ..cli_types import names, numbers
 
 
@@ -26,7 +27,7 @@ def _missing(args) -> None:
 def _common_data(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, cifar10 or folder:<path>")
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -44,9 +45,12 @@ def _train_parser(gsub) -> None:
     p.add_argument("--split", default="train", choices=("train", "test"), help="which split to learn")
     p.add_argument("--num-train", type=int, default=None, help="use only the first N images of the split")
     p.add_argument("--out", type=Path, default=Path("runs/gan"), help="folder for checkpoint.pt, samples/, history.json")
-    p.add_argument("--steps", type=int, default=5000, help="total generator steps (a resumed run counts the steps already done)")
-    p.add_argument("--more-steps", type=int, default=None, help="with --resume: train this many steps beyond the checkpoint")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--steps", type=positive_int, default=5000,
+                   help="total generator steps (a resumed run counts the steps already done)")
+    p.add_argument("--more-steps", type=positive_int, default=None,
+                   help="with --resume: train this many steps beyond the checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt (same settings and data)")
+    p.add_argument("--force", action="store_true", help="delete the run already in OUT and train anew")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--latent-dim", type=int, default=d.latent_dim)
     p.add_argument("--width", type=int, default=d.width, help="base channel count (DCGAN's ngf = ndf)")
@@ -77,7 +81,7 @@ def _sample_parser(gsub) -> None:
     p.add_argument("-n", "--num", type=int, default=64)
     p.add_argument("--nrow", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
     p.add_argument("--no-ema", action="store_true", help="use the trained weights even if EMA weights exist")
     p.add_argument("--truncation", type=float, default=None, help="redraw latent entries with |z| above this")
     p.add_argument("--label", type=int, default=None, help="class to draw (conditional generators)")
@@ -124,9 +128,9 @@ def load_images(dataset: str, split: str, data_dir: Optional[str], n: Optional[i
 
 
 def run_train(args) -> None:
-    from .build import load_checkpoint
+    from ..runs import LOCK_NAME, claim, run_lock
     from .config import GANConfig
-    from .trainer import CHECKPOINT, train_gan
+    from .trainer import CHECKPOINT
 
     if args.more_steps is not None and not args.resume:
         raise ValueError("--more-steps continues a run: use it with --resume")
@@ -139,6 +143,17 @@ def run_train(args) -> None:
                     ema=args.ema, label_smoothing=args.label_smoothing, instance_noise=args.instance_noise,
                     instance_noise_anneal=args.instance_noise_anneal, gp_weight=args.gp_weight, clip=args.clip)
     cfg.resolved()  # fail on bad settings before loading data
+    with run_lock(args.out / LOCK_NAME):
+        claim(args.out, [args.out / CHECKPOINT, args.out / "history.json", args.out / "samples"],
+              resume=args.resume, force=args.force)
+        _train(args, cfg)
+
+
+def _train(args, cfg) -> None:
+    """Train into ``args.out`` (held by the caller); the data's identity goes into the checkpoint."""
+    from .build import load_checkpoint
+    from .trainer import CHECKPOINT, train_gan
+
     steps = args.steps
     if args.more_steps is not None:
         steps = int(load_checkpoint(args.out / CHECKPOINT)["step"]) + args.more_steps
@@ -146,7 +161,8 @@ def run_train(args) -> None:
     t0 = time.perf_counter()
     run = train_gan(x, y, cfg, steps=steps, num_classes=num_classes, out_dir=args.out, resume=args.resume,
                     device=args.device, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-                    progress=not args.quiet)
+                    progress=not args.quiet,
+                    identity={"dataset": args.dataset, "split": args.split, "num_train": int(x.shape[0])})
     seconds = time.perf_counter() - t0
     (args.out / "history.json").write_text(json.dumps(run.history))
     last = run.history[-1] if run.history else {}

@@ -23,6 +23,7 @@ def register(sub) -> None:
     p.add_argument("--attack-projection-restarts", type=int, default=None, help="R inside the attack (default: R)")
     p.add_argument("--eot", type=int, default=4, help="random projections averaged by the EOT attack")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
     p.add_argument("--out", type=Path, default=Path("runs/defense-gan"), help="folder for report.json")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(run=run)
@@ -38,11 +39,12 @@ def run(args) -> None:
     for name in ("num", "steps", "restarts", "attack_steps", "eot"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    classifier = load_classifier(args.classifier or default_checkpoint_path())
-    generator = load_generator(args.generator)
+    classifier = load_classifier(args.classifier or default_checkpoint_path(), args.device)
+    generator = load_generator(args.generator, device=args.device)
     if getattr(generator, "num_classes", 0):
         raise ValueError("Defense-GAN projects onto an unconditional generator's range; this one is conditional")
     x, y = take(load_dataset("fashion-mnist", "test")[0], args.num)
+    x, y = x.to(args.device), y.to(args.device)
     report = evaluate_defense(classifier, generator, x, y, eps=args.eps, norm=args.norm, steps=args.steps,
                               restarts=args.restarts, attack_steps=args.attack_steps,
                               attack_projection_steps=args.attack_projection_steps,

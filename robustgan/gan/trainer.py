@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ..models.checkpoint import atomic_save
+from ..runs import check_resume, run_identity
 from ..optim.freeze import frozen
 from . import losses as L
 from .build import FORMAT, build_discriminator, build_generator, load_checkpoint, model_kwargs
@@ -88,12 +89,15 @@ def sample_grid(g: DCGANGenerator, z: Tensor, labels: Optional[Tensor]) -> Tenso
 def train_gan(images: Tensor, labels: Optional[Tensor] = None, config: GANConfig = GANConfig(), *,
               steps: int, num_classes: Optional[int] = None, out_dir: Optional[Union[str, Path]] = None,
               resume: bool = False, device: Union[str, torch.device] = "cpu", sample_every: int = 500,
-              checkpoint_every: int = 500, log_every: int = 50, progress: bool = True) -> GANRun:
+              checkpoint_every: int = 500, log_every: int = 50, progress: bool = True,
+              identity: Optional[Dict[str, Any]] = None) -> GANRun:
     """Train a GAN on ``images`` (N, C, H, W) in [0, 1] (labels for conditional variants) to ``steps`` iterations.
 
     With ``out_dir``, writes ``checkpoint.pt`` every ``checkpoint_every`` steps and at the end, and
     a PNG grid ``samples/step_XXXXXX.png`` every ``sample_every`` steps. ``resume=True`` loads the
     checkpoint and continues its step counter: the steps already done count toward ``steps``.
+    The checkpoint records the run identity (the config plus ``identity``: the settings of the data
+    only the caller knows); given ``identity``, a resume continues only exactly that run.
     """
     check_images(images, labels)
     if not isinstance(steps, int) or steps < 0:
@@ -131,6 +135,8 @@ def train_gan(images: Tensor, labels: Optional[Tensor] = None, config: GANConfig
         if ckpt_path is None or not ckpt_path.exists():
             raise FileNotFoundError(f"resume requested but no checkpoint at {ckpt_path}")
         state = load_checkpoint(ckpt_path, map_location=device)
+        if identity is not None:
+            check_resume(state.get("run"), {**cfg.to_dict(), **identity}, ckpt_path)
         saved = GANConfig.from_dict(state["config"]).resolved().to_dict()
         differ = sorted(key for key, v in cfg.to_dict().items() if saved[key] != v)
         if differ:
@@ -181,6 +187,7 @@ def train_gan(images: Tensor, labels: Optional[Tensor] = None, config: GANConfig
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
             "noise_rng": noise.get_state(), "data_cursor": batches.state(),
             "loss_state": {"k": hyper.k}, "history": history,
+            "run": run_identity({**cfg.to_dict(), **(identity or {})}),
         }, ckpt_path)
 
     def grid() -> None:

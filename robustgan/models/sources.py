@@ -39,6 +39,8 @@ def load_model(checkpoint: Optional[Union[str, Path]] = None, arch: Optional[str
     """
     if checkpoint is None and arch is None:
         raise ValueError("give a checkpoint, an architecture, or both")
+    if arch is None and (mean is not None or std is not None):  # a saved model carries its own normalisation
+        raise ValueError("--mean/--std set the normalisation of a plain state dict: give them with --arch")
     if arch is None:
         path = Path(checkpoint)
         if not path.is_file():

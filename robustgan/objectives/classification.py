@@ -12,9 +12,16 @@ from .base import Objective
 
 
 def _need_target(ev) -> Tensor:
+    """The rows' class indices, checked here: the optimiser is general and hands on any target."""
     if ev.target is None:
-        raise ValueError("this objective needs a label or target class per sample")
-    return ev.target
+        raise ValueError("this objective needs a target: a label or target class per sample")
+    if ev.logits.dim() != 2:
+        raise ValueError(f"this objective needs the model to return logits (N, classes), got shape {tuple(ev.logits.shape)}")
+    if ev.target.is_floating_point() or ev.target.dtype == torch.bool:
+        raise TypeError(f"target must be integer class indices, got dtype {ev.target.dtype}")
+    if ev.target.dim() != 1:
+        raise ValueError(f"target must hold one class index per row, got shape {tuple(ev.target.shape)}")
+    return ev.target.long()  # any integer dtype is a class index; torch's losses take int64 only
 
 
 def other_max(logits: Tensor, cls: Tensor) -> Tensor:

@@ -11,20 +11,16 @@ from typing import Optional, Union
 import torch
 from torch import Tensor
 
+from ..validation import check_eps
 from . import projections as P
 
 Radius = Union[float, Tensor]
 
 
 def check_radius(eps: Radius) -> None:
-    """A radius is a finite number >= 0, or a tensor of them (scalar or one per sample)."""
-    if isinstance(eps, Tensor):
-        if eps.dim() > 1:
-            raise ValueError(f"eps must be a scalar or one value per sample, got shape {tuple(eps.shape)}")
-        if not torch.isfinite(eps).all() or (eps < 0).any():
-            raise ValueError("eps must be finite and >= 0")
-    elif not (float(eps) >= 0 and float(eps) != float("inf")):
-        raise ValueError(f"eps must be finite and >= 0, got {eps!r}")
+    """A radius is a finite number >= 0, or a tensor of them (scalar or one per sample); the
+    batch size is checked where it is known (:func:`per_sample_radii`)."""
+    check_eps(eps, eps.shape[0] if isinstance(eps, Tensor) and eps.dim() == 1 else 1)
 
 
 def per_sample_radii(eps: Radius, n: int, device: torch.device, dtype: torch.dtype) -> Tensor:

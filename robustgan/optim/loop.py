@@ -11,7 +11,8 @@ from tqdm.auto import tqdm
 from .constraints import Ball, Box
 from .freeze import frozen
 from .lbfgs import run_lbfgsb
-from .parametrizations import Parametrization, Pixels
+from ..validation import check_batch, check_dtype, check_positive_int
+from .parametrizations import Parametrization, Pixels, TanhBox
 from .state import Evaluation, OptimizeResult, RunState
 from .steps import LBFGSB, RuleContext, StepRule
 
@@ -66,17 +67,12 @@ def optimize(
         transform: applied to the input before the model at every evaluation (e.g. random jitter,
             for feature visualisation); the objective and the kept iterates see the untransformed input.
     """
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
-    if restarts < 1:
-        raise ValueError(f"restarts must be >= 1, got {restarts}")
-    if start.dim() < 2:
-        raise ValueError(f"start must be a batch (N, ...), got shape {tuple(start.shape)}")
+    _check_call(model, start, origin, target, constraint, parametrization, steps, restarts)
     n = start.shape[0]
     device = start.device
     origin = start.detach() if origin is None else origin.detach()
     if target is not None:
-        target = target.to(device).repeat(restarts)
+        target = target.to(device).repeat(restarts, *([1] * (target.dim() - 1)))
     samples = torch.arange(n, device=device).repeat(restarts)
     radii_of = getattr(constraint, "radii", None)  # a constraint with a radius: Ball, or any with radii()
     radii = None if radii_of is None else radii_of(n, device, start.dtype)
@@ -98,6 +94,38 @@ def optimize(
             run_lbfgsb(state, w, step, steps, constraint, progress=progress, desc=desc)
             return state.result(n, torch.full((n,), steps, device=device), [])
         return _first_order(state, w, step, steps, constraint, origin_rows, radius, n, stop_on_success, progress, desc)
+
+
+def _bounds(constraint, parametrization) -> tuple:
+    """The box the start must lie in: the constraint's, else a tanh change of variables' range."""
+    box = getattr(constraint, "box", None)
+    if box is not None:
+        return box.lo, box.hi
+    if isinstance(parametrization, TanhBox):
+        return parametrization.lo, parametrization.hi
+    return None, None
+
+
+def _check_call(model, start, origin, target, constraint, parametrization, steps, restarts) -> None:
+    """The attacks' validators, at the optimiser's door: a bad call fails with a sentence naming
+    the argument instead of NaN results, silent clamping or a traceback from inside torch.
+    The model's outputs and the labels' range are checked at the first forward pass (RunState)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_positive_int(steps, "steps", minimum=0)
+    check_positive_int(restarts, "restarts", minimum=1)
+    check_batch(start, "start", *_bounds(constraint, parametrization))
+    check_dtype(start, list(parametrization.modules()) or [model], "start")
+    n = start.shape[0]
+    if origin is not None:
+        check_batch(origin, "origin")
+        if origin.shape[0] != n:
+            raise ValueError(f"origin must have one row per sample ({n}), got shape {tuple(origin.shape)}")
+    if target is not None:
+        if not isinstance(target, Tensor):
+            raise TypeError(f"target must be a torch.Tensor, got {type(target).__name__}")
+        if target.dim() == 0 or target.shape[0] != n:
+            raise ValueError(f"target must have one entry per sample ({n}), got shape {tuple(target.shape)}")
 
 
 def _take(t, rows):

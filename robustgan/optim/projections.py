@@ -2,16 +2,14 @@
 
 Every function works on a batch: ``x`` and ``center`` are ``(n, ...)`` tensors and ``eps`` is a
 ``(n,)`` tensor of per-sample radii. The intersections of an L2 or L1 ball with a box are computed
-exactly (up to float precision) through their one-dimensional dual: a bisection over the Lagrange
-multiplier, which is monotone. Sequential "clip to the ball, then to the box" is exact only for L∞.
+exactly (up to float precision) through their one-dimensional dual: a sort of the breakpoints
+for L2, a bisection over the monotone Lagrange multiplier closed by one linear solve for L1.
+Sequential "clip to the ball, then to the box" is exact only for L∞.
 """
 from __future__ import annotations
 
 import torch
 from torch import Tensor
-
-_BISECTION_STEPS = 60
-
 
 def _flat(t: Tensor) -> Tensor:
     return t.reshape(t.shape[0], -1)
@@ -72,21 +70,6 @@ def project_linf_box(x: Tensor, center: Tensor, eps: Tensor, lo: float, hi: floa
     return project_linf(x, center, eps).clamp(lo, hi)
 
 
-def _feasible_boundary(path, center: Tensor, eps: Tensor, p: float, lower: Tensor, upper: Tensor,
-                       feasible_low: bool) -> Tensor:
-    """Bisect a 1-D family ``path(s)`` whose distance from ``center`` is monotone in s for the
-    point where it crosses ``eps``; returns the end of the final bracket that is inside the ball,
-    so the result never leaves it."""
-    for _ in range(_BISECTION_STEPS):
-        mid = (lower + upper) / 2
-        ok = lp_norm(path(mid) - center, p) <= eps
-        if feasible_low:
-            lower, upper = torch.where(ok, mid, lower), torch.where(ok, upper, mid)
-        else:
-            lower, upper = torch.where(ok, lower, mid), torch.where(ok, mid, upper)
-    return lower if feasible_low else upper
-
-
 def project_l2_box(x: Tensor, center: Tensor, eps: Tensor, lo: float, hi: float) -> Tensor:
     """Exact projection onto {‖z − c‖₂ ≤ ε} ∩ [lo, hi]ⁿ (``center`` must lie in the box).
 
@@ -119,26 +102,44 @@ def project_l2_box(x: Tensor, center: Tensor, eps: Tensor, lo: float, hi: float)
     return (center + _per_row(t, delta) * delta).clamp(lo, hi)
 
 
+def _bisection_steps(dtype: torch.dtype) -> int:
+    """Halvings until the bracket on λ is below the dtype's resolution (mantissa bits + a few)."""
+    return 60 if dtype == torch.float64 else 28
+
+
 def project_l1_box(x: Tensor, center: Tensor, eps: Tensor, lo: float, hi: float) -> Tensor:
     """Exact projection onto {‖z − c‖₁ ≤ ε} ∩ [lo, hi]ⁿ (``center`` must lie in the box).
 
-    The problem is separable given the multiplier λ: z(λ) = clip(c + soft(x − c, λ)), and
-    ‖z(λ) − c‖₁ falls as λ grows, so the smallest feasible λ is found by bisection.
+    Given the multiplier λ the problem is separable: coordinate i moves min(max(|δᵢ| − λ, 0), roomᵢ)
+    toward x, where roomᵢ is its distance to the box edge on that side. The moved mass falls as λ
+    grows, so λ is bracketed by bisection on that one cheap sum, and the last bracket is closed
+    exactly: there the mass is linear in λ with slope −(coordinates still shrinking).
     """
     delta = x - center
-
-    def path(lam: Tensor) -> Tensor:
-        shrunk = delta.sign() * (delta.abs() - _per_row(lam, delta)).clamp_min(0)
-        return (center + shrunk).clamp(lo, hi)
-
-    full = path(torch.zeros_like(eps))
-    inside = lp_norm(full - center, 1) <= eps
+    d, c = _flat(delta), _flat(center)
+    a = d.abs()
+    room = torch.where(d > 0, hi - c, c - lo).clamp_min(0)
+    inside = a.minimum(room).sum(dim=1) <= eps
     if bool(inside.all()):
-        return full
-    upper = _flat(delta).abs().amax(dim=1)
-    lam = _feasible_boundary(path, center, eps, 1, torch.zeros_like(eps), upper, feasible_low=False)
-    best = path(lam)
-    return torch.where(_per_row(inside, delta), full, best)
+        return (center + delta).clamp(lo, hi)
+    scratch = torch.empty_like(a)
+
+    def mass(lam: Tensor) -> Tensor:
+        torch.sub(a, lam[:, None], out=scratch)
+        scratch.clamp_(min=0)
+        torch.minimum(scratch, room, out=scratch)
+        return scratch.sum(dim=1)
+
+    lower, upper = torch.zeros_like(eps), a.amax(dim=1)
+    for _ in range(_bisection_steps(x.dtype)):
+        mid = (lower + upper) / 2
+        ok = mass(mid) <= eps
+        lower, upper = torch.where(ok, lower, mid), torch.where(ok, mid, upper)
+    shrinking = ((a > upper[:, None]) & (a - upper[:, None] < room)).sum(dim=1)
+    refined = (upper - (eps - mass(upper)) / shrinking.clamp_min(1)).clamp_min(0)
+    lam = torch.where((shrinking > 0) & (mass(refined) <= eps), refined, upper)
+    moved = c + d.sign() * (a - lam[:, None]).clamp_min(0).minimum(room)
+    return torch.where(inside[:, None], (c + d).clamp(lo, hi), moved).reshape(x.shape)
 
 
 def project_ball(x: Tensor, center: Tensor, eps: Tensor, p: float) -> Tensor:

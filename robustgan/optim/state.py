@@ -13,6 +13,7 @@ from typing import Callable, Dict, List, Optional
 import torch
 from torch import Tensor, nn
 
+from ..validation import check_labels, run_model
 from .parametrizations import Parametrization
 from .taps import tapped
 
@@ -53,6 +54,17 @@ def _looks_like_probabilities(logits: Tensor) -> bool:
     return inside and bool(torch.allclose(logits.sum(dim=1), torch.ones_like(logits[:, 0]), atol=1e-4))
 
 
+def _check_outputs(logits, target: Optional[Tensor]) -> None:
+    """The first forward pass of a run: the model returns a tensor, and integer targets are class
+    indices of its (N, classes) output, so a bad label fails here and not in an IndexError."""
+    if not isinstance(logits, Tensor):
+        raise TypeError(f"the model must return a tensor, got {type(logits).__name__} "
+                        "(wrap it so that forward returns one tensor, e.g. the logits)")
+    labels = target is not None and target.dim() == 1 and not target.is_floating_point()
+    if labels and logits.dim() == 2 and target.dtype != torch.bool:
+        check_labels(target, target.shape[0], logits.shape[1], name="target")
+
+
 def _take(t: Optional[Tensor], rows: Optional[Tensor]) -> Optional[Tensor]:
     if t is None or rows is None:
         return t
@@ -89,8 +101,10 @@ class RunState:
         # a parametrisation whose variable is worth returning (a generator's latent) sets keep_variable
         self.keep_variable = bool(getattr(parametrization, "keep_variable", False))
         self.best_w: Optional[Tensor] = None
-        self.best_loss = torch.full((rows,), float("inf"), device=device)
-        self.best_score = torch.full((rows,), float("inf"), device=device)
+        # losses are kept in at least float32 and in float64 for a float64 run (never narrower than the input)
+        stats = torch.promote_types(origin.dtype, torch.float32) if origin.is_floating_point() else torch.float32
+        self.best_loss = torch.full((rows,), float("inf"), device=device, dtype=stats)
+        self.best_score = torch.full((rows,), float("inf"), device=device, dtype=stats)
         self.best_success = torch.zeros(rows, dtype=torch.bool, device=device)
         self.evaluations = 0
         n_samples = origin.shape[0]
@@ -104,6 +118,10 @@ class RunState:
         per_sample = getattr(self.param, "to_input_for", None)
         return self.param.to_input(w) if per_sample is None else per_sample(w, _take(self.samples, rows))
 
+    def _forward(self, x: Tensor):
+        """The model on the rows' inputs; the run's first call names an input the model cannot take."""
+        return self.model(x) if self._checked_outputs else run_model(self.model, x, "the model input made from start")
+
     def evaluate(self, w: Tensor, rows: Optional[Tensor]) -> tuple:
         """Forward the rows' variables; returns (evaluation, per-row loss). Differentiable in ``w``."""
         samples = _take(self.samples, rows)
@@ -111,12 +129,13 @@ class RunState:
         seen = x if self.transform is None else self.transform(x)  # what the model sees (e.g. jittered)
         if self.layers:
             with tapped(self.model, self.layers) as feats:
-                logits = self.model(seen)
+                logits = self._forward(seen)
             features = dict(feats)
         else:
-            logits, features = self.model(seen), {}
+            logits, features = self._forward(seen), {}
         if not self._checked_outputs:
             self._checked_outputs = True
+            _check_outputs(logits, _take(self.target, rows))
             if _looks_like_probabilities(logits.detach()):
                 warnings.warn(
                     "the model's outputs are non-negative and sum to 1: it seems to end in softmax. "
@@ -128,6 +147,8 @@ class RunState:
             target=_take(self.target, rows), features=features, variable=w,
         )
         loss = self.objective(ev)
+        if not isinstance(loss, Tensor):
+            raise TypeError(f"an objective must return a tensor (one value per row), got {type(loss).__name__}")
         if loss.dim() != 1 or loss.shape[0] != w.shape[0]:
             raise ValueError(f"an objective must return one value per row, got shape {tuple(loss.shape)}")
         self.evaluations += w.shape[0]
@@ -139,8 +160,8 @@ class RunState:
     @torch.no_grad()
     def record(self, ev: Evaluation, loss: Tensor, rows: Optional[Tensor]) -> Optional[Tensor]:
         """Keep the best iterate per row; return the rows' success flags (or None)."""
-        loss = loss.detach()
-        score = loss if self.score_fn is None else self.score_fn(ev, loss).detach()
+        loss = loss.detach().to(self.best_loss.dtype)
+        score = loss if self.score_fn is None else self.score_fn(ev, loss).detach().to(self.best_score.dtype)
         succ = None if self.success_fn is None else self.success_fn(ev).detach().bool()
         if self.best_x is None:
             self.best_x = torch.empty((self.samples.shape[0], *ev.x.shape[1:]), device=ev.x.device, dtype=ev.x.dtype)

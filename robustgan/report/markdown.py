@@ -29,6 +29,9 @@ def evaluation_markdown(report: Dict[str, Any]) -> str:
         f"({d['source']}), device {report['config']['device']}, seed {report['config']['seed']}.",
         f"**Clean accuracy: {_pct(report['clean_accuracy'])}**",
     ]
+    if report.get("complete") is False:
+        parts.insert(1, "**Partial report**: the run has not finished (it continues with `--resume`). "
+                        f"Phases done: {', '.join(report.get('phases', [])) or 'none'}.")
     if report.get("headline"):
         parts.append("## Verdict: robust accuracy per threat (the lowest over every attack that ran)")
         rows = [[h["norm"], f"{h['eps']:g}", f"**{_pct(h['robust_accuracy'])}**", h["attack"],

@@ -1,6 +1,7 @@
 """Figures people would rather look at than read: accuracy-vs-ε curves and image grids."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Dict, Optional, Sequence, Union
 
@@ -13,12 +14,19 @@ from torch import Tensor  # noqa: E402
 
 
 def save_figure(fig, path: Union[str, Path], dpi: int = 120) -> Path:
-    """Lay out, write (making the folder) and close a figure: closing keeps long jobs' memory flat."""
+    """Lay out, write (making the folder) and close a figure: closing keeps long jobs' memory flat.
+    The file is written beside its destination and renamed, so a reader never sees half an image."""
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        fig.savefig(tmp, dpi=dpi)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if tmp.exists():
+            tmp.unlink()
     return path
 
 

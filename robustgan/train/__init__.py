@@ -1,6 +1,6 @@
 """Training classifiers: standard, adversarial (PGD-AT, FGSM-RS, TRADES), single or multi-process."""
 from .adversarial import METHODS, AdversarialConfig, adversarial_batch_loss
-from .distributed import is_main_process
+from ..distributed import is_main_process
 from .trainer import TrainConfig, TrainHistory, accuracy, train_classifier
 
 __all__ = ["METHODS", "AdversarialConfig", "TrainConfig", "TrainHistory", "accuracy", "adversarial_batch_loss",

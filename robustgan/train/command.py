@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..cli_counts import positive_int
 from ..cli_types import number
 
 
@@ -13,14 +14,15 @@ def register(sub) -> None:
     p.add_argument("--arch", default="small-cnn", help="small-cnn, small-resnet or timm:<name>")
     p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, cifar10 or folder:<path>")
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--epochs", type=positive_int, default=4)
     p.add_argument("--batch-size", type=int, default=128, help="global batch (split over torchrun processes)")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--shift", type=int, default=0, metavar="PIXELS",
                    help="augmentation: shift each training image by up to PIXELS (random, zero fill)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--resume", action="store_true", help="continue from OUT's .train.pt checkpoint")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
+    p.add_argument("--resume", action="store_true", help="continue from OUT's .train.pt checkpoint (same settings)")
+    p.add_argument("--force", action="store_true", help="replace the model or checkpoint already at OUT")
     p.add_argument("--train-subset", type=int, default=None, help="train on the first N training images")
     p.add_argument("--test-subset", type=int, default=None, help="measure on the first N test images")
     a = p.add_argument_group("adversarial training")
@@ -47,7 +49,7 @@ def register(sub) -> None:
 
 def run(args) -> None:
     from .adversarial import AdversarialConfig
-    from .distributed import is_main_process
+    from ..distributed import is_main_process
     from .job import train_job
     from .trainer import TrainConfig
 
@@ -61,7 +63,7 @@ def run(args) -> None:
     result = train_job(args.out, arch=args.arch, dataset=args.dataset, data_dir=args.data_dir,
                        config=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                                           adversarial=adv, shift=args.shift),
-                       resume=args.resume, device=args.device, progress=not args.quiet,
+                       resume=args.resume, force=args.force, device=args.device, progress=not args.quiet,
                        train_subset=args.train_subset, test_subset=args.test_subset, robust_eval=robust_eval,
                        perturb=perturb)
     if is_main_process():

@@ -1,6 +1,7 @@
 """``robustgan train``: a classifier on a dataset, saved as a self-describing checkpoint."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -9,7 +10,8 @@ from torch.utils.data import Dataset, Subset
 
 from ..data import load_dataset, take
 from ..models import Normalized, build_model, model_fingerprint, save_classifier
-from . import distributed
+from ..runs import claim, run_identity, run_lock
+from .. import distributed
 from .trainer import TrainConfig, accuracy, train_classifier
 
 # per-channel statistics of each dataset's training split, used inside the model
@@ -57,26 +59,43 @@ def robust_accuracy(model, dataset: Dataset, eps: float, *, norm: str = "linf", 
 def train_job(out: Path, *, arch: str = "small-cnn", dataset: str = "fashion-mnist", data_dir: Optional[str] = None,
               config: TrainConfig = TrainConfig(), resume: bool = False, device: str = "cpu",
               progress: bool = True, train_subset: Optional[int] = None, test_subset: Optional[int] = None,
-              robust_eval: int = 0, robust_eval_steps: int = 20, perturb: Optional[Any] = None) -> Dict[str, Any]:
+              robust_eval: int = 0, robust_eval_steps: int = 20, perturb: Optional[Any] = None,
+              force: bool = False) -> Dict[str, Any]:
     """Train, then (rank 0 only) measure clean — and with ``robust_eval`` > 0, PGD — test accuracy and save.
 
     The robust evaluation uses ``config.adversarial``'s ε and norm (ε = 0.1, L∞ for a standard model).
+    ``out`` (or its ``.train.pt``) already there: continued with ``resume`` (same run identity:
+    settings, architecture, data), replaced with ``force``, else refused; one writer at a time.
     """
     out = Path(out)
+    main = distributed.is_main_process()
+    with run_lock(out.with_name(out.name + ".lock")) if main else nullcontext():
+        if main:  # before any data is read; the other ranks follow rank 0's decision
+            claim(out, [out, out.with_suffix(".train.pt")], resume=resume, force=force)
+        return _train_job(out, arch, dataset, data_dir, config, resume, device, progress, train_subset, test_subset,
+                          robust_eval, robust_eval_steps, perturb)
+
+
+def _train_job(out, arch, dataset, data_dir, config, resume, device, progress, train_subset, test_subset,
+               robust_eval, robust_eval_steps, perturb) -> Dict[str, Any]:
     train_set, info = load_dataset(dataset, "train", data_dir)
     test_set, _ = load_dataset(dataset, "test", data_dir)
     train_set, test_set = first(train_set, train_subset), first(test_set, test_subset)
     model, arch_kwargs = new_classifier(arch, info, dataset, config.seed)
+    identity = {"arch": arch, "arch_kwargs": arch_kwargs, "dataset": dataset, "train_examples": len(train_set),
+                "test_examples": len(test_set),
+                "perturb": None if perturb is None else
+                perturb.settings() if hasattr(perturb, "settings") else type(perturb).__name__}
     history = train_classifier(model, train_set, config, test_set=test_set,
                                checkpoint=out.with_suffix(".train.pt"), resume=resume, device=device,
-                               progress=progress, perturb=perturb)
+                               progress=progress, perturb=perturb, identity=identity)
     adv = config.adversarial
     meta = {"dataset": dataset, "epochs": config.epochs, "seed": config.seed,
             "batch_size": config.batch_size, "lr": config.lr, "classes": list(info.classes),
             "train_examples": len(train_set), "test_examples": len(test_set),
             "adversarial": None if adv is None else {**adv.__dict__, "steps": adv.inner_steps,
                                                      "step_size": adv.inner_step_size},
-            "world_size": distributed.world_size()}
+            "world_size": distributed.world_size(), "run": run_identity({**config.identity(), **identity})}
     if perturb is not None:  # e.g. the latent / pixel mix of generative adversarial training
         meta["perturb"] = perturb.settings() if hasattr(perturb, "settings") else type(perturb).__name__
     if not distributed.is_main_process():

@@ -20,8 +20,9 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from ..models.checkpoint import atomic_save, safe_load
+from ..runs import check_resume, run_identity
 from ..validation import check_positive_int
-from . import distributed
+from .. import distributed
 from .adversarial import AdversarialConfig, adversarial_batch_loss
 from .augment import random_shift, shift_seed
 
@@ -98,14 +99,21 @@ def _loader(train_set: Dataset, config: TrainConfig, epoch: int, ctx: distribute
 
 
 def _restore(checkpoint: Path, config: TrainConfig, model: nn.Module, opt, device: str,
-             ctx: distributed.DistContext, perturb: Optional[Perturb] = None) -> tuple:
+             ctx: distributed.DistContext, perturb: Optional[Perturb] = None,
+             identity: Optional[Dict[str, Any]] = None) -> tuple:
     state = safe_load(checkpoint, map_location=device)
+    if identity is not None:  # the caller knows the whole run (data, architecture): all of it must match
+        check_resume(state.get("run"), {**config.identity(), **identity}, checkpoint)
     saved = state.get("config")
     if saved is not None and saved != config.identity():
         diff = sorted(k for k in set(saved) | set(config.identity()) if saved.get(k) != config.identity().get(k))
         raise ValueError(f"cannot resume {checkpoint}: it was written with different settings ({', '.join(diff)}); "
                          f"checkpoint has {({k: saved.get(k) for k in diff})}")
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        raise ValueError(f"cannot resume {checkpoint}: its weights do not fit this model: "
+                         f"{str(exc).splitlines()[0][:200]}") from None
     opt.load_state_dict(state["optimizer"])
     ranks = state.get("torch_rng_ranks")
     rng = ranks[ctx.rank] if ranks is not None and len(ranks) == ctx.world else state["torch_rng"]
@@ -120,8 +128,13 @@ def _restore(checkpoint: Path, config: TrainConfig, model: nn.Module, opt, devic
 def train_classifier(model: nn.Module, train_set: Dataset, config: TrainConfig, *,
                      test_set: Optional[Dataset] = None, checkpoint: Optional[Path] = None,
                      resume: bool = False, perturb: Optional[Perturb] = None,
-                     device: str = "cpu", progress: bool = True) -> TrainHistory:
+                     device: str = "cpu", progress: bool = True,
+                     identity: Optional[Dict[str, Any]] = None) -> TrainHistory:
     """Train with Adam; cross-entropy, or the adversarial loss of ``config.adversarial``.
+
+    The checkpoint records the run identity: ``config.identity()`` plus ``identity`` (the settings
+    only the caller knows: data, architecture). Given ``identity``, a resume continues only a
+    checkpoint written with exactly those settings.
 
     ``perturb(model, x, y)`` is a hook that replaces each batch by one of its own making (standard
     training only). The inner attacks of adversarial training see the model in eval mode with
@@ -135,19 +148,21 @@ def train_classifier(model: nn.Module, train_set: Dataset, config: TrainConfig, 
     ctx = distributed.setup(device)
     device = ctx.device
     try:
-        return _train(model, train_set, config, test_set, checkpoint, resume, perturb, device, progress, ctx)
+        return _train(model, train_set, config, test_set, checkpoint, resume, perturb, device, progress, ctx,
+                      identity)
     finally:
         ctx.close()
 
 
-def _train(model, train_set, config, test_set, checkpoint, resume, perturb, device, progress, ctx) -> TrainHistory:
+def _train(model, train_set, config, test_set, checkpoint, resume, perturb, device, progress, ctx,
+           identity=None) -> TrainHistory:
     model.to(device)
     net = ctx.wrap(model)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     history = TrainHistory()
     start_epoch = 0
     if resume and checkpoint is not None and Path(checkpoint).exists():
-        start_epoch, history.epochs = _restore(Path(checkpoint), config, model, opt, device, ctx, perturb)
+        start_epoch, history.epochs = _restore(Path(checkpoint), config, model, opt, device, ctx, perturb, identity)
     elif resume:
         raise FileNotFoundError(f"--resume given but no checkpoint at {checkpoint}")
     else:
@@ -194,7 +209,7 @@ def _train(model, train_set, config, test_set, checkpoint, resume, perturb, devi
         if checkpoint is not None and ctx.is_main:
             atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                          "history": history.epochs, "torch_rng": rng_states[0], "torch_rng_ranks": rng_states,
-                         "config": config.identity(),
+                         "config": config.identity(), "run": run_identity({**config.identity(), **(identity or {})}),
                          **({"perturb": perturb.state_dict()} if hasattr(perturb, "state_dict") else {})},
                         checkpoint)
         ctx.barrier()

@@ -26,7 +26,7 @@ def _common(p, job: str, model: bool = True) -> None:
     p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, cifar10 or folder:<path> "
                                                               "(where test:<index> images come from)")
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("robustgan-visualize") / job)
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary line")

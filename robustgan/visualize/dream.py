@@ -84,7 +84,7 @@ def deepdream(model: nn.Module, images: Tensor, layer: str, *, octaves: int = 3,
             res = optimize(cut, start, -LayerEnergy(None), step=Normalized(step_size * d ** 0.5), steps=steps,
                            constraint=Box(0, 1), transform=Jitter(jitter, generator=gen) if jitter else None,
                            keep="last", progress=progress, desc=f"octave {k + 1}/{octaves}")
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError) as exc:  # optimize names a model that cannot take the input
             raise ValueError(f"layer {layer!r} cannot run at size {sizes[k]} (a dense layer needs the training "
                              f"size): choose a convolutional layer or octaves=1 ({str(exc)[:120]})") from None
         x = res.x

@@ -1,8 +1,9 @@
-"""Multi-process training without code changes: ``torchrun`` sets WORLD_SIZE/RANK, the trainer reacts.
+"""Multi-process jobs without code changes: ``torchrun`` sets WORLD_SIZE/RANK, the job reacts.
 
-With WORLD_SIZE > 1 the trainer joins (or creates) the default process group — gloo on CPU, nccl on
-CUDA — wraps the model in DistributedDataParallel, gives each rank its share of every batch through a
-DistributedSampler, and lets rank 0 alone print and write checkpoints.
+With WORLD_SIZE > 1 a job joins (or creates) the default process group — gloo on CPU, nccl on CUDA.
+The trainer wraps the model in DistributedDataParallel and gives each rank its share of every batch;
+evaluation gives each rank its share of the work units (:mod:`robustgan.units`). Rank 0
+alone prints and writes.
 """
 from __future__ import annotations
 
@@ -71,6 +72,14 @@ class DistContext:
         out: List[Any] = [None] * self.world
         dist.all_gather_object(out, obj)
         return out
+
+    def broadcast(self, obj: Any) -> Any:
+        """Rank 0's ``obj`` on every rank (what rank 0 read from disk, e.g.)."""
+        if not self.active:
+            return obj
+        box = [obj if self.is_main else None]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
 
     def barrier(self) -> None:
         if self.active:
