@@ -2,18 +2,21 @@
 
 With WORLD_SIZE > 1 a job joins (or creates) the default process group — gloo on CPU, nccl on CUDA.
 The trainer wraps the model in DistributedDataParallel and gives each rank its share of every batch;
-evaluation gives each rank its share of the work units (:mod:`robustgan.units`). Rank 0
-alone prints and writes.
+evaluation gives each rank its share of the work units (:mod:`robustgan.units`), as do ``craft``
+(shards), ``invert`` and ``attribute``; GAN training averages its gradients over the ranks
+(:meth:`DistContext.average_gradients`). Rank 0 alone prints and writes.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, List
+from typing import Any, Callable, Dict, Iterable, List, Tuple, TypeVar
 
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
+
+T = TypeVar("T")
 
 
 def world_size() -> int:
@@ -84,6 +87,46 @@ class DistContext:
     def barrier(self) -> None:
         if self.active:
             dist.barrier()
+
+    def main_only(self, fn: Callable[[], T]) -> T:
+        """``fn()`` run on rank 0 alone (what touches the run folder: its lock, refuse-or-resume, a
+        checkpoint read), its value — or the exception it raised — on every rank, so a refusal ends
+        every process with the same one-line error instead of leaving the others waiting."""
+        outcome: Tuple[bool, Any] = (True, None)
+        if self.is_main:
+            try:
+                outcome = (True, fn())
+            except Exception as exc:  # re-raised below, on every rank
+                outcome = (False, exc)
+        ok, value = self.broadcast(outcome)
+        if not ok:
+            raise value
+        return value
+
+    def average_gradients(self, params: Iterable[nn.Parameter]) -> None:
+        """Each gradient replaced by its mean over the ranks (one all-reduce per dtype): the update
+        DistributedDataParallel makes, for models a DDP wrapper cannot hold — a GAN's critic is called
+        several times per backward and differentiated twice by gradient penalties."""
+        if not self.active:
+            return
+        by_dtype: Dict[torch.dtype, List[Tensor]] = {}
+        for p in params:
+            if p.grad is not None:
+                by_dtype.setdefault(p.grad.dtype, []).append(p.grad)
+        for grads in by_dtype.values():
+            flat = torch.cat([g.reshape(-1) for g in grads])
+            dist.all_reduce(flat)
+            flat /= self.world
+            offset = 0
+            for g in grads:
+                g.copy_(flat[offset:offset + g.numel()].view_as(g))
+                offset += g.numel()
+
+    def broadcast_buffers(self, module: nn.Module) -> None:
+        """Rank 0's buffers (BatchNorm statistics, …) on every rank, as DDP broadcasts them."""
+        if self.active:
+            for b in module.buffers():
+                dist.broadcast(b, src=0)
 
     def close(self) -> None:
         """Destroy the process group if this context created it."""

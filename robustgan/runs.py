@@ -82,6 +82,45 @@ def claim(destination: PathLike, results: Sequence[PathLike], *, resume: bool, f
     return False
 
 
+def check_writable_file(path: PathLike, name: str = "--out") -> Path:
+    """Refuse, before any work, a result file that could not be written at the end: a folder in its
+    place (``claim(force=True)`` would delete that folder), a file where a parent folder belongs, or
+    a folder that is not writable. ``name``: the argument, for the message."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{name} {path} is a folder; give the file to write, e.g. {path / 'model.pt'}")
+    _check_can_create(path.parent, name, path)
+    return path
+
+
+def check_writable_folder(path: PathLike, name: str = "--out") -> Path:
+    """Refuse, before any work, a result folder that could not be written at the end: a file in its
+    place, a file where a parent folder belongs, or a parent that is not writable."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{name} {path} is a file, not a folder")
+    _check_can_create(path, name, path)
+    return path
+
+
+def _check_can_create(folder: Path, name: str, path: Path) -> None:
+    """``folder`` exists and takes new files, or its nearest existing ancestor is a folder that does.
+
+    A temporary file is created and removed there: ``os.access`` says yes to root even on a
+    read-only mount."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"{name} {path} cannot be written: {folder} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".robustgan-probe-")
+    except OSError as exc:
+        raise ValueError(f"{name} {path} cannot be written: the folder {folder} is not writable "
+                         f"({exc.strerror or type(exc).__name__})") from None
+    os.close(fd)
+    os.remove(probe)
+
+
 def keyed_destination(candidates: Sequence[PathLike], identity: str,
                       recorded: Callable[[Path], Optional[str]]) -> Path:
     """Where a stage of hash ``identity`` lives: the candidate that records it, else the first free one.

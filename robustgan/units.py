@@ -16,7 +16,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from tqdm.auto import tqdm
@@ -55,6 +55,18 @@ def _cpu(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(_cpu(v) for v in value)
     return value
+
+
+def rounds(todo: Sequence[int], ctx: DistContext, fn: Callable[[int], Any]) -> Iterator[List[Tuple[int, Any]]]:
+    """Deal ``todo`` out in rounds of one item per process, as :meth:`Units.map` does, and yield each
+    round's ``(item, fn(item))`` pairs in item order on every rank: for jobs that write each result
+    as it arrives rather than keep them all (``craft``: its shards go to disk, not into memory)."""
+    for start in range(0, len(todo), ctx.world):
+        round_ = list(todo[start:start + ctx.world])
+        got: Dict[int, Any] = {}
+        for part in ctx.gather({i: _cpu(fn(i)) for i in round_[ctx.rank:ctx.rank + 1]}):
+            got.update(part)
+        yield [(i, got[i]) for i in round_]
 
 
 class UnitStore:

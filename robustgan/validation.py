@@ -139,6 +139,13 @@ def check_logits(out, name: str = "the model") -> Tensor:
     return out
 
 
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """``Type: first line of the message`` of an exception, for one-sentence errors: many carry
+    an empty or multi-line message (``str(exc).splitlines()[0]`` of an empty one raises itself)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:limit]}" if lines else type(exc).__name__
+
+
 def run_model(model: nn.Module, x: Tensor, name: str = "images"):
     """``model(x)``, where a model that cannot take ``x`` (its shape, channels or dtype) fails with a
     sentence naming ``name`` instead of a traceback from a layer deep inside it."""
@@ -148,7 +155,7 @@ def run_model(model: nn.Module, x: Tensor, name: str = "images"):
         raise
     except RuntimeError as exc:
         raise ValueError(f"the model cannot run on {name} of shape {tuple(x.shape)} and dtype {x.dtype}: "
-                         f"{str(exc).splitlines()[0][:200]}") from exc
+                         f"{first_line(exc)}") from exc
 
 
 @torch.no_grad()
@@ -169,3 +176,61 @@ def clean_logits(model: nn.Module, x: Tensor) -> Tensor:
 def num_classes_of(model: nn.Module, x: Tensor) -> int:
     """Classes the model predicts, from one forward of one example (model state left as it was)."""
     return clean_logits(model, x[:1]).shape[1]
+
+
+def declared_channels(model: nn.Module) -> Optional[int]:
+    """The input channels the model's normalisation declares (a per-channel ``mean`` buffer of shape
+    (1, C, 1, 1), as in :class:`robustgan.models.Normalized`), None when it declares none.
+
+    Needed because ``(x - mean) / std`` *broadcasts*: a 3-channel model runs on grey images without
+    an error, on three copies of the grey channel, and its numbers mean nothing."""
+    for module in model.modules():
+        buffers = dict(module.named_buffers(recurse=False))
+        mean, std = buffers.get("mean"), buffers.get("std")
+        if mean is not None and std is not None and mean.dim() == 4 and mean.shape[0] == 1 \
+                and mean.shape[2:] == (1, 1):
+            return int(mean.shape[1])
+    return None
+
+
+def declared_image_size(model: nn.Module) -> Optional[int]:
+    """The image side a part of the model was built for (an int ``image_size`` attribute, as
+    :class:`robustgan.models.SmallCNN` records), None when none says. Checked because a model built
+    for 28 px still runs on 29–31 px images (the pooled side rounds down to the same width)."""
+    for module in model.modules():
+        size = getattr(module, "image_size", None)
+        if isinstance(size, int) and not isinstance(size, bool):
+            return size
+    return None
+
+
+def check_model_fits_data(model: nn.Module, x: Tensor, num_classes: int, data: str = "the data") -> int:
+    """Refuse, before anything is attacked, a model that does not fit the data it is run on; return
+    its number of outputs. ``x``: some of the images (N, C, H, W); ``num_classes``: the dataset's
+    classes; ``data``: what to call the dataset in the message.
+
+    Checked: channels (a normalisation that would broadcast), image size (where the model records
+    one), and the output width. Too few outputs: some labels can never be predicted. More outputs
+    than classes is refused too: the labels would be read as the model's first ``num_classes``
+    classes, right only by accident (an image folder numbers its sub-folders 0..n-1 in
+    alphabetical order, whatever the model was trained on); evaluate such a model on data with its
+    own classes, or wrap it to keep the outputs that match."""
+    check_images(x[:1], "images")
+    channels, side = int(x.shape[1]), tuple(int(s) for s in x.shape[-2:])
+    wanted = declared_channels(model)
+    if wanted is not None and wanted != channels:
+        raise ValueError(f"the model takes {wanted}-channel images but {data} has {channels}-channel ones; "
+                         f"use a model trained on {data} (or convert the images to {wanted} channel(s))")
+    size = declared_image_size(model)
+    if size is not None and side != (size, size):
+        raise ValueError(f"the model was built for {size}×{size} images but {data} holds "
+                         f"{side[0]}×{side[1]} ones; resize the images or use a model built for them")
+    outputs = num_classes_of(model, x)
+    if outputs < num_classes:
+        raise ValueError(f"the model has {outputs} outputs but {data} has {num_classes} classes: labels "
+                         f"{outputs}..{num_classes - 1} could never be predicted; use a {num_classes}-class model")
+    if outputs > num_classes:
+        raise ValueError(f"the model has {outputs} outputs but {data} has only {num_classes} classes: its labels "
+                         f"would be read as the model's first {num_classes} classes, right only by accident; "
+                         f"use data with the model's {outputs} classes")
+    return outputs

@@ -43,8 +43,10 @@ def test_missing_data_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "nowhere")
     monkeypatch.delenv("ROBUSTGAN_DATA", raising=False)
     with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
-        fashion_mnist("train", root=tmp_path)
-    assert len(fashion_mnist("test", root=tmp_path)) == 1000  # falls back to the shipped sample
+        fashion_mnist("train")
+    assert len(fashion_mnist("test")) == 1000  # falls back to the shipped sample
+    with pytest.raises(FileNotFoundError, match="holds no Fashion-MNIST test files"):
+        fashion_mnist("test", root=tmp_path)  # a folder that is given must hold the data
     with pytest.raises(ValueError, match="unknown dataset"):
         load_dataset("mnist-ish")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from itertools import zip_longest
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from .security import assemble_curve, run_minimal
 from .suite import SUITES, SuiteResult, SuiteSettings, merge_suites, run_suite
 from .sweep import assemble_sweep, per_class_accuracy, predict, sweep_slice
 from ..units import UnitStore, Units, split, unit_seed
+from ..validation import check_model_fits_data
 from .verdict import headline
 
 DEFAULT_EPS = {"linf": [0.01, 0.02, 0.05, 0.1, 0.15, 0.2], "l2": [0.25, 0.5, 1.0, 1.5, 2.0, 3.0],
@@ -84,6 +86,9 @@ class EvaluateConfig:
 
 def _check(cfg: EvaluateConfig) -> None:
     check_attacks(cfg.attacks)
+    if cfg.arch is None and (cfg.mean is not None or cfg.std is not None):  # else silently ignored
+        raise ValueError("--mean/--std set the normalisation of a plain state dict: give them with --arch "
+                         "(a robustgan checkpoint or TorchScript file carries its own)")
     bad = [n for n in cfg.norms if n not in NORMS]
     if bad:
         raise ValueError(f"unknown norm(s) {bad}; choose from {', '.join(NORMS)}")
@@ -140,6 +145,7 @@ class Evaluation:
         self.phases: List[str] = []
         self.phase_seconds: Dict[str, float] = {}  # wall time of each phase in this run (0-ish when loaded)
         self._phase_start = self.t0
+        self._drawn, self._figures = None, {}  # what the figures on disk show
         self.sweeps: List[Dict[str, Any]] = []
         self.minimal: Dict[str, Any] = {}
         self.curves: Dict[str, Dict] = {}
@@ -156,6 +162,7 @@ class Evaluation:
         dataset, self.info = load_dataset(cfg.dataset, "test", cfg.data_dir)
         x, y = take(dataset, cfg.num_examples)
         self.x, self.y = x.to(self.device), y.to(self.device)
+        check_model_fits_data(self.model, self.x, len(self.info.classes), self.info.name)  # before any attack
         self.classes = list(self.info.classes)
         self.fingerprint = model_fingerprint(self.model)
         settings = identity_settings(cfg, self.fingerprint, self.info.source)
@@ -280,11 +287,12 @@ class Evaluation:
     def run_checks(self) -> None:
         cfg = self.cfg
         xc, yc = self.x[: cfg.check_examples], self.y[: cfg.check_examples]
-        thunks = [(None, lambda: model_checks(self.model, xc, yc))]
-        for norm in cfg.norms:
-            if norm in ("linf", "l2"):  # the checks' PGD and Square attacks cover these threats
-                thunks += [(norm, (lambda run=run: [run()])) for run in
-                           attack_check_thunks(self.model, xc, yc, norm, _eps(cfg, norm), steps=cfg.steps, seed=cfg.seed)]
+        per_norm = [[(norm, (lambda run=run: [run()])) for run in
+                     attack_check_thunks(self.model, xc, yc, norm, _eps(cfg, norm), steps=cfg.steps, seed=cfg.seed)]
+                    for norm in cfg.norms if norm in ("linf", "l2")]  # the checks' PGD and Square cover these
+        # the same check of each norm side by side: units of a round cost about the same
+        thunks = [t for same_check in zip_longest(*per_norm) for t in same_check if t is not None]
+        thunks.append((None, lambda: model_checks(self.model, xc, yc)))
         parts = self.units.map("checks", len(thunks), lambda i: {"checks": checks_to_json(thunks[i][1](), thunks[i][0])},
                                "self-checks")
         checks = [c for p in parts for c in p["checks"]]
@@ -361,8 +369,12 @@ class Evaluation:
     def write(self, complete: bool) -> Dict[str, Any]:
         report = self.report(complete)
         if self.ctx.is_main:
-            report["figures"] = _figures(self.cfg, self.model, self.x, self.y, self.classes, self.out, self.ckpt.name,
+            drawn = (tuple((n, tuple(c)) for n, c in self.curves.items()), len(self.sweeps), tuple(self.security))
+            if drawn != self._drawn:  # redraw only when a phase changed what the figures show
+                self._figures = _figures(self.cfg, self.model, self.x, self.y, self.classes, self.out, self.ckpt.name,
                                          self.info.name, self.curves, self.sweeps, self.security)
+                self._drawn = drawn
+            report["figures"] = dict(self._figures)
             atomic_write_json(report, self.out / "report.json")
             atomic_write_text(evaluation_markdown(report), self.out / "report.md")
         return report

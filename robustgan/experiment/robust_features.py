@@ -34,7 +34,7 @@ from ..runs import (LOCK_NAME, atomic_write_json, atomic_write_text, canonical, 
                     settings_hash)
 from ..train import AdversarialConfig, TrainConfig, accuracy, train_classifier
 from ..train.job import first, new_classifier, robust_accuracy
-from ..validation import check_positive_int
+from ..validation import check_model_fits_data, check_positive_int
 from .scales import Scale
 
 DATASETS = ("robust", "nonrobust", "rand", "det")
@@ -126,6 +126,14 @@ def _train_model(models_dir: Path, role: str, train_set: Dataset, info, config: 
     return model.to(device).eval()
 
 
+def _given_model(path: Path, device: str, data: Dataset, info) -> torch.nn.Module:
+    """A model given by path, refused at once (before anything is trained or crafted with it) when
+    it does not fit the data: its channels, image size and classes."""
+    model = load_classifier(path, device=device)
+    check_model_fits_data(model, data[0][0][None].to(device), len(info.classes), info.name)
+    return model
+
+
 def _data_folder(data_dir: Path, kind: str, header: Dict[str, Any]) -> Path:
     """``data/KIND`` when it is free or holds exactly this recipe (any count), else ``data/KIND-HASH``."""
     identity = dataset_identity(header)
@@ -194,7 +202,8 @@ def _run(out: Path, scale: Scale, *, eps, norm, craft_eps, threats, datasets, st
     sources: Dict[str, str] = {}
     train_set = first(train_full, scale.train_images)
     if standard_model is not None:
-        models["standard"], sources["standard"] = load_classifier(standard_model, device=device), str(standard_model)
+        models["standard"] = _given_model(standard_model, device, train_full, info)
+        sources["standard"] = str(standard_model)
     else:
         _log(f"standard model: {scale.std_epochs} epoch(s) on {len(train_set)} images", progress)
         cfg = TrainConfig(**{**asdict(base), "epochs": scale.std_epochs})
@@ -204,7 +213,8 @@ def _run(out: Path, scale: Scale, *, eps, norm, craft_eps, threats, datasets, st
         sources["standard"] = "trained here"
     adv = AdversarialConfig("pgd", eps=eps, norm=norm, steps=scale.at_steps)
     if robust_model is not None:
-        models["robust"], sources["robust"] = load_classifier(robust_model, device=device), str(robust_model)
+        models["robust"] = _given_model(robust_model, device, train_full, info)
+        sources["robust"] = str(robust_model)
     else:
         _log(f"robust model: PGD-AT ({adv.describe()}), {scale.at_epochs} epoch(s) on {len(train_set)} images", progress)
         cfg = TrainConfig(**{**asdict(base), "epochs": scale.at_epochs, "adversarial": adv})

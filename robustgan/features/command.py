@@ -36,6 +36,7 @@ def register(sub) -> None:
 
 
 def run(args) -> None:
+    from ..distributed import is_main_process
     from .job import craft_job
 
     result = craft_job(args.kind, args.out, checkpoint=args.model, dataset=args.dataset, data_dir=args.data_dir,
@@ -46,4 +47,5 @@ def run(args) -> None:
     summary["shards"] = len(result["shards"])
     summary["crafted_now"] = len(result["crafted_now"])
     summary["recrafted_damaged"] = result["recrafted"]
-    print(json.dumps(summary, indent=2))
+    if is_main_process():  # under torchrun every process ran the job; one prints
+        print(json.dumps(summary, indent=2))

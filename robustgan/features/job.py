@@ -10,9 +10,10 @@ from torch import Tensor
 from torch.utils.data import Dataset, TensorDataset
 
 from ..data import load_dataset
+from ..distributed import DistContext, setup
 from ..models import load_classifier, model_fingerprint
 from ..models.default import default_checkpoint_path
-from ..validation import check_positive_int
+from ..validation import check_model_fits_data, check_positive_int
 from .recipes import choose_targets, feature_layer, invert_features, targeted_l2
 from .shards import write_shards
 
@@ -103,10 +104,12 @@ def craft_header(model, source: Dataset, cfg: CraftConfig, source_name: str = "c
 
 
 def craft(model, source: Dataset, out: Path, cfg: CraftConfig, *, num_classes: int, source_name: str = "custom",
-          device: str = "cpu", progress: bool = True, resume: bool = True, force: bool = False) -> Dict[str, Any]:
+          device: str = "cpu", progress: bool = True, resume: bool = True, force: bool = False,
+          ctx: Optional[DistContext] = None) -> Dict[str, Any]:
     """Craft ``cfg.count`` examples from ``source`` with ``model`` into shards under ``out``.
 
     By default a folder of the same settings is continued (``resume``); ``force`` empties it first.
+    With ``ctx`` of several processes (``torchrun``) each takes its share of the shards; rank 0 writes.
     """
     model = model.to(device)
     header = craft_header(model, source, cfg, source_name)
@@ -137,7 +140,7 @@ def craft(model, source: Dataset, out: Path, cfg: CraftConfig, *, num_classes: i
             labels = target
         return {"x": xs, "y": labels, **extras}
 
-    return write_shards(Path(out), header, make_shard, progress=progress, resume=resume, force=force)
+    return write_shards(Path(out), header, make_shard, progress=progress, resume=resume, force=force, ctx=ctx)
 
 
 def craft_job(kind: str, out: Path, *, checkpoint: Optional[Path] = None, dataset: str = "fashion-mnist",
@@ -146,16 +149,24 @@ def craft_job(kind: str, out: Path, *, checkpoint: Optional[Path] = None, datase
     """Load the training split and the model (default: the shipped standard model), then :func:`craft`.
 
     A folder that already holds shards is continued only with ``resume`` and replaced only with ``force``.
+    Under ``torchrun`` every process runs this call and crafts its share of the shards (gloo on CPU,
+    nccl on CUDA, ``cuda:LOCAL_RANK`` each); rank 0 alone writes.
     """
     cfg = CraftConfig(kind=kind, **options)
     if checkpoint is None:
         if kind == "robust":
             raise ValueError("D_R needs a robust model: pass --model with an adversarially trained checkpoint")
         checkpoint = default_checkpoint_path()
-    model = load_classifier(checkpoint, device=device)
-    source, info = load_dataset(dataset, "train", data_dir)
-    result = craft(model, source, Path(out), cfg, num_classes=len(info.classes), source_name=dataset,
-                   device=device, progress=progress, resume=resume, force=force)
+    ctx = setup(device)
+    try:
+        device = ctx.device
+        model = load_classifier(checkpoint, device=device)
+        source, info = load_dataset(dataset, "train", data_dir)
+        check_model_fits_data(model, source[0][0][None].to(device), len(info.classes), info.name)
+        result = craft(model, source, Path(out), cfg, num_classes=len(info.classes), source_name=dataset,
+                       device=device, progress=progress, resume=resume, force=force, ctx=ctx)
+    finally:
+        ctx.close()
     result["model_checkpoint"] = str(checkpoint)
     return result
 

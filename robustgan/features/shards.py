@@ -9,6 +9,7 @@ swapped shard is crafted again), and loading checks every shard. A rerun with ot
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
@@ -17,7 +18,9 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..models.checkpoint import atomic_save, safe_load
+from ..distributed import DistContext
 from ..runs import LOCK_NAME, atomic_write_json, claim, file_sha256, run_lock, settings_hash
+from ..units import rounds
 
 FORMAT = "robustgan-crafted/1"
 MANIFEST = "manifest.json"
@@ -48,7 +51,8 @@ def shard_name(index: int) -> str:
 
 
 def write_shards(directory: Path, header: Dict[str, Any], make_shard: Callable[[int, int, int], Dict[str, Tensor]],
-                 progress: bool = True, *, resume: bool = True, force: bool = False) -> Dict[str, Any]:
+                 progress: bool = True, *, resume: bool = True, force: bool = False,
+                 ctx: Optional[DistContext] = None) -> Dict[str, Any]:
     """Craft every missing shard: ``make_shard(shard, start, stop)`` returns its tensors (``x``, ``y``, …).
 
     ``header`` names the run (kind, count, shard_size, batch_size, params, model_fingerprint, seed,
@@ -58,18 +62,30 @@ def write_shards(directory: Path, header: Dict[str, Any], make_shard: Callable[[
     already holds shards is continued only with ``resume``, emptied first with ``force`` (else
     refused). The folder is locked while crafting: a second writer is refused. Returns the manifest,
     with ``crafted_now`` listing the shards this call made and ``recrafted`` the damaged ones among them.
+
+    Under ``torchrun`` (``ctx`` of several processes) the missing shards are dealt out one per process
+    per round; rank 0 alone holds the lock, reads and writes the folder. A shard depends only on its
+    index (its own seed, its examples), so the shards are the same bits whatever the process count.
     """
     directory = Path(directory)
     count, size = int(header["count"]), int(header["shard_size"])
     if count < 1 or size < 1:
         raise ValueError(f"count and shard_size must be >= 1, got {count} and {size}")
-    with run_lock(directory / LOCK_NAME):
-        results = [directory / MANIFEST, *sorted(directory.glob("shard-*.pt"))]
-        claim(directory, results, resume=resume, force=force)
-        return _write_locked(directory, {"format": FORMAT, **header}, make_shard, progress)
+    ctx = ctx or DistContext(1, 0, "cpu")
+    with ExitStack() as held:  # rank 0 holds the folder's lock until the last shard is on disk
+
+        def open_folder() -> Dict[str, Any]:
+            held.enter_context(run_lock(directory / LOCK_NAME))
+            results = [directory / MANIFEST, *sorted(directory.glob("shard-*.pt"))]
+            claim(directory, results, resume=resume, force=force)
+            return _plan(directory, {"format": FORMAT, **header})
+
+        return _craft_missing(directory, ctx.main_only(open_folder), make_shard, progress, ctx)
 
 
-def _write_locked(directory: Path, header: Dict[str, Any], make_shard, progress: bool) -> Dict[str, Any]:
+def _plan(directory: Path, header: Dict[str, Any]) -> Dict[str, Any]:
+    """What this run has to craft: the manifest (written now for a new run), the shards still to make
+    and the damaged ones among them. Runs on rank 0 alone, with the folder locked."""
     count, size = int(header["count"]), int(header["shard_size"])
     manifest_path = directory / MANIFEST
     header["identity"] = dataset_identity(header)
@@ -97,29 +113,54 @@ def _write_locked(directory: Path, header: Dict[str, Any], make_shard, progress:
     damaged = sorted({s["index"] for s in listed} - {s["index"] for s in manifest["shards"]})
     manifest["count"] = count
     done = {s["index"] for s in manifest["shards"]}
-    crafted: List[int] = []
-    bar = tqdm(total=total, initial=len(done), desc=f"craft {header['kind']}", unit="shard", disable=not progress)
-    for shard in range(total):
-        if shard in done:
-            continue
+    return {"manifest": manifest, "todo": [k for k in range(total) if k not in done], "damaged": damaged}
+
+
+def _craft_missing(directory: Path, plan: Dict[str, Any], make_shard, progress: bool,
+                   ctx: DistContext) -> Dict[str, Any]:
+    """Craft the shards of ``plan``, one per process per round; rank 0 writes each as it arrives
+    (shard file, then the manifest that lists it) and returns the final manifest to every rank."""
+    manifest = plan["manifest"]
+    count, size = int(manifest["count"]), int(manifest["shard_size"])
+    total = (count + size - 1) // size
+
+    def make(shard: int) -> Dict[str, Tensor]:
         start, stop = shard * size, min((shard + 1) * size, count)
         tensors = make_shard(shard, start, stop)
         if tensors["x"].shape[0] != stop - start or tensors["y"].shape[0] != stop - start:
             raise ValueError(f"shard {shard} must hold {stop - start} examples")
-        atomic_save({k: v.detach().cpu() for k, v in tensors.items()}, directory / shard_name(shard))
-        entry = {"index": shard, "file": shard_name(shard), "start": start, "count": stop - start,
-                 "sha256": file_sha256(directory / shard_name(shard))}
-        for k, v in tensors.items():
-            if k not in ("x", "y") and v.dim() == 1 and (v.is_floating_point() or v.dtype == torch.bool):
-                entry[f"mean_{k}"] = float(v.float().mean())
-        manifest["shards"] = sorted(manifest["shards"] + [entry], key=lambda s: s["index"])
-        atomic_write_json(manifest, manifest_path)
-        crafted.append(shard)
-        bar.update(1)
+        return tensors
+
+    crafted: List[int] = []
+    bar = tqdm(total=total, initial=total - len(plan["todo"]), desc=f"craft {manifest['kind']}", unit="shard",
+               disable=not (progress and ctx.is_main))
+    for round_ in rounds(plan["todo"], ctx, make):
+        for shard, tensors in round_:
+            if ctx.is_main:
+                _write_shard(directory, manifest, shard, tensors)
+            crafted.append(shard)
+        bar.update(len(round_))
     bar.close()
-    manifest["complete"] = len(manifest["shards"]) == total
-    atomic_write_json(manifest, manifest_path)
-    return {**manifest, "crafted_now": crafted, "recrafted": damaged}
+    result = None
+    if ctx.is_main:
+        manifest["complete"] = len(manifest["shards"]) == total
+        atomic_write_json(manifest, directory / MANIFEST)
+        result = {**manifest, "crafted_now": crafted, "recrafted": plan["damaged"]}
+    return ctx.broadcast(result)
+
+
+def _write_shard(directory: Path, manifest: Dict[str, Any], shard: int, tensors: Dict[str, Tensor]) -> None:
+    """The shard's file, then the manifest listing it with the SHA-256 of its bytes (both atomic)."""
+    size = int(manifest["shard_size"])
+    start, stop = shard * size, min((shard + 1) * size, int(manifest["count"]))
+    atomic_save({k: v.detach().cpu() for k, v in tensors.items()}, directory / shard_name(shard))
+    entry = {"index": shard, "file": shard_name(shard), "start": start, "count": stop - start,
+             "sha256": file_sha256(directory / shard_name(shard))}
+    for k, v in tensors.items():
+        if k not in ("x", "y") and v.dim() == 1 and (v.is_floating_point() or v.dtype == torch.bool):
+            entry[f"mean_{k}"] = float(v.float().mean())
+    manifest["shards"] = sorted(manifest["shards"] + [entry], key=lambda s: s["index"])
+    atomic_write_json(manifest, directory / MANIFEST)
 
 
 def load_shard(directory: Path, entry: Dict[str, Any]) -> Dict[str, Tensor]:

@@ -128,6 +128,9 @@ def load_images(dataset: str, split: str, data_dir: Optional[str], n: Optional[i
 
 
 def run_train(args) -> None:
+    from contextlib import ExitStack
+
+    from ..distributed import setup
     from ..runs import LOCK_NAME, claim, run_lock
     from .config import GANConfig
     from .trainer import CHECKPOINT
@@ -143,28 +146,40 @@ def run_train(args) -> None:
                     ema=args.ema, label_smoothing=args.label_smoothing, instance_noise=args.instance_noise,
                     instance_noise_anneal=args.instance_noise_anneal, gp_weight=args.gp_weight, clip=args.clip)
     cfg.resolved()  # fail on bad settings before loading data
-    with run_lock(args.out / LOCK_NAME):
-        claim(args.out, [args.out / CHECKPOINT, args.out / "history.json", args.out / "samples"],
-              resume=args.resume, force=args.force)
-        _train(args, cfg)
+    ctx = setup(args.device)  # under torchrun: every process trains, rank 0 alone holds and writes OUT
+    try:
+        with ExitStack() as held:
+
+            def hold() -> None:
+                held.enter_context(run_lock(args.out / LOCK_NAME))
+                claim(args.out, [args.out / CHECKPOINT, args.out / "history.json", args.out / "samples"],
+                      resume=args.resume, force=args.force)
+
+            ctx.main_only(hold)
+            _train(args, cfg, ctx)
+    finally:
+        ctx.close()
 
 
-def _train(args, cfg) -> None:
-    """Train into ``args.out`` (held by the caller); the data's identity goes into the checkpoint."""
+def _train(args, cfg, ctx) -> None:
+    """Train into ``args.out`` (held by rank 0); the data's identity goes into the checkpoint."""
+    from ..runs import atomic_write_text
     from .build import load_checkpoint
     from .trainer import CHECKPOINT, train_gan
 
     steps = args.steps
     if args.more_steps is not None:
-        steps = int(load_checkpoint(args.out / CHECKPOINT)["step"]) + args.more_steps
+        steps = int(ctx.main_only(lambda: load_checkpoint(args.out / CHECKPOINT)["step"])) + args.more_steps
     x, y, num_classes = load_images(args.dataset, args.split, args.data_dir, args.num_train)
     t0 = time.perf_counter()
     run = train_gan(x, y, cfg, steps=steps, num_classes=num_classes, out_dir=args.out, resume=args.resume,
-                    device=args.device, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
+                    device=ctx.device, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
                     progress=not args.quiet,
                     identity={"dataset": args.dataset, "split": args.split, "num_train": int(x.shape[0])})
     seconds = time.perf_counter() - t0
-    (args.out / "history.json").write_text(json.dumps(run.history))
+    if not ctx.is_main:
+        return
+    atomic_write_text(json.dumps(run.history), args.out / "history.json")
     last = run.history[-1] if run.history else {}
     print(json.dumps({"checkpoint": str(run.checkpoint), "step": run.step, "loss": run.config.loss,
                       "d_loss": last.get("d_loss"), "g_loss": last.get("g_loss"), "seconds": round(seconds, 2),

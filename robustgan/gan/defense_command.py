@@ -33,18 +33,23 @@ def run(args) -> None:
     from ..data import load_dataset, take
     from ..models import load_classifier
     from ..models.default import default_checkpoint_path
+    from ..runs import check_writable_folder
+    from ..validation import check_model_fits_data
     from . import load_generator
     from .defense import evaluate_defense
 
     for name in ("num", "steps", "restarts", "attack_steps", "eot"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    check_writable_folder(args.out)  # now, not after the attacks have run
     classifier = load_classifier(args.classifier or default_checkpoint_path(), args.device)
     generator = load_generator(args.generator, device=args.device)
     if getattr(generator, "num_classes", 0):
         raise ValueError("Defense-GAN projects onto an unconditional generator's range; this one is conditional")
-    x, y = take(load_dataset("fashion-mnist", "test")[0], args.num)
+    dataset, info = load_dataset("fashion-mnist", "test")
+    x, y = take(dataset, args.num)
     x, y = x.to(args.device), y.to(args.device)
+    check_model_fits_data(classifier, x, len(info.classes), info.name)
     report = evaluate_defense(classifier, generator, x, y, eps=args.eps, norm=args.norm, steps=args.steps,
                               restarts=args.restarts, attack_steps=args.attack_steps,
                               attack_projection_steps=args.attack_projection_steps,

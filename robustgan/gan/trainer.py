@@ -7,17 +7,26 @@ seeded sources only — the data order (seeded per epoch) and one ``torch.Genera
 labels, penalty interpolation and instance noise — and the checkpoint holds both, with models,
 optimisers, EMA weights, BEGAN's k_t, the step counter and the loss history, so a resumed run
 continues bit for bit as an uninterrupted one on CPU.
+
+Under ``torchrun`` (WORLD_SIZE > 1) the same call trains data-parallel, as the classifier trainer
+does: every rank takes its disjoint share of each (global) batch and draws its own latents, the
+gradients are averaged over the ranks before every optimiser step, so the weights stay identical
+on every rank, and rank 0 alone writes checkpoints and grids. The gradients are averaged by hand
+(:meth:`~robustgan.distributed.DistContext.average_gradients`) rather than by a DDP wrapper: the
+critic is called several times per backward (real, generated, penalty points) and differentiated
+twice by gradient penalties, which DDP's reducer does not support; the update is the same.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from .. import distributed
 from ..models.checkpoint import atomic_save
 from ..runs import check_resume, run_identity
 from ..optim.freeze import frozen
@@ -86,11 +95,27 @@ def sample_grid(g: DCGANGenerator, z: Tensor, labels: Optional[Tensor]) -> Tenso
         return g(z, labels)
 
 
+def noise_seed(seed: int, rank: int) -> int:
+    """Seed of one rank's latent/noise generator: rank 0 draws what a one-process run draws."""
+    return seed + 1_000_003 * rank
+
+
 def train_gan(images: Tensor, labels: Optional[Tensor] = None, config: GANConfig = GANConfig(), *,
-              steps: int, num_classes: Optional[int] = None, out_dir: Optional[Union[str, Path]] = None,
-              resume: bool = False, device: Union[str, torch.device] = "cpu", sample_every: int = 500,
-              checkpoint_every: int = 500, log_every: int = 50, progress: bool = True,
-              identity: Optional[Dict[str, Any]] = None) -> GANRun:
+              device: Union[str, torch.device] = "cpu", **options: Any) -> GANRun:
+    """Train a GAN on ``images`` on this process, or on every process of a ``torchrun`` launch (gloo on
+    CPU, nccl on CUDA): the options (``steps``, ``out_dir``, ``resume``, …) are :func:`_train_gan`'s."""
+    ctx = distributed.setup(str(device))
+    try:
+        return _train_gan(ctx, images, labels, config, device=ctx.device, **options)
+    finally:
+        ctx.close()
+
+
+def _train_gan(ctx: distributed.DistContext, images: Tensor, labels: Optional[Tensor] = None,
+               config: GANConfig = GANConfig(), *, steps: int, num_classes: Optional[int] = None,
+               out_dir: Optional[Union[str, Path]] = None, resume: bool = False,
+               device: Union[str, torch.device] = "cpu", sample_every: int = 500, checkpoint_every: int = 500,
+               log_every: int = 50, progress: bool = True, identity: Optional[Dict[str, Any]] = None) -> GANRun:
     """Train a GAN on ``images`` (N, C, H, W) in [0, 1] (labels for conditional variants) to ``steps`` iterations.
 
     With ``out_dir``, writes ``checkpoint.pt`` every ``checkpoint_every`` steps and at the end, and
@@ -98,6 +123,9 @@ def train_gan(images: Tensor, labels: Optional[Tensor] = None, config: GANConfig
     checkpoint and continues its step counter: the steps already done count toward ``steps``.
     The checkpoint records the run identity (the config plus ``identity``: the settings of the data
     only the caller knows); given ``identity``, a resume continues only exactly that run.
+
+    Run under ``torchrun`` to train on several processes (``batch_size`` is the global batch, split
+    evenly over them); nothing else changes. The checkpoint then holds every rank's noise generator.
     """
     check_images(images, labels)
     if not isinstance(steps, int) or steps < 0:
@@ -114,6 +142,9 @@ def train_gan(images: Tensor, labels: Optional[Tensor] = None, config: GANConfig
         num_classes = int(labels.max()) + 1 if labels is not None and labels.numel() else 0
     if cfg.conditional and labels is None:
         raise ValueError(f"{spec.name} with class conditioning needs labels")
+    if cfg.batch_size % ctx.world:
+        raise ValueError(f"batch_size {cfg.batch_size} must be divisible by the {ctx.world} processes")
+    local = slice(ctx.rank * cfg.batch_size // ctx.world, (ctx.rank + 1) * cfg.batch_size // ctx.world)
     device = torch.device(device)
     ckpt_path = Path(out_dir) / CHECKPOINT if out_dir is not None else None
 
@@ -127,14 +158,17 @@ def train_gan(images: Tensor, labels: Optional[Tensor] = None, config: GANConfig
     g_params = list(G.parameters())
     opt_g = _optimizer(cfg, g_params, cfg.lr_g)
     opt_d = _optimizer(cfg, D.parameters(), cfg.lr_d)
-    noise = torch.Generator(device=device).manual_seed(cfg.seed)
+    noise = torch.Generator(device=device).manual_seed(noise_seed(cfg.seed, ctx.rank))
     batches = Batches(images.to(device), labels.to(device) if labels is not None else None, cfg.batch_size, cfg.seed)
     step, k, history = 0, 0.0, []
 
     if resume:
-        if ckpt_path is None or not ckpt_path.exists():
-            raise FileNotFoundError(f"resume requested but no checkpoint at {ckpt_path}")
-        state = load_checkpoint(ckpt_path, map_location=device)
+        def read() -> Dict[str, Any]:  # rank 0 alone reads the run folder; every rank gets the state
+            if ckpt_path is None or not ckpt_path.exists():
+                raise FileNotFoundError(f"resume requested but no checkpoint at {ckpt_path}")
+            return load_checkpoint(ckpt_path, map_location="cpu" if ctx.active else device)
+
+        state = ctx.main_only(read)
         if identity is not None:
             check_resume(state.get("run"), {**cfg.to_dict(), **identity}, ckpt_path)
         saved = GANConfig.from_dict(state["config"]).resolved().to_dict()
@@ -150,7 +184,7 @@ def train_gan(images: Tensor, labels: Optional[Tensor] = None, config: GANConfig
         opt_d.load_state_dict(state["opt_d"])
         if ema_G is not None:
             ema_G.load_state_dict(state["generator_ema"])
-        noise.set_state(state["noise_rng"].cpu())
+        noise.set_state(_noise_state(state, ctx, noise_seed(cfg.seed, ctx.rank) + int(state["step"]), device))
         batches = Batches(batches.images, batches.labels, cfg.batch_size, cfg.seed, **state["data_cursor"])
         step, k, history = int(state["step"]), float(state["loss_state"]["k"]), list(state["history"])
 
@@ -167,7 +201,7 @@ def train_gan(images: Tensor, labels: Optional[Tensor] = None, config: GANConfig
     def flush() -> None:
         if pending:
             keys = list(pending[0])
-            values = torch.stack([torch.stack([p[key] for p in pending]) for key in keys]).tolist()
+            values = _rank_mean(ctx, torch.stack([torch.stack([p[key] for p in pending]) for key in keys]))
             for i, f in enumerate(floats):
                 history.append({"step": f.pop("step"), **{key: values[j][i] for j, key in enumerate(keys)}, **f})
             pending.clear()
@@ -179,28 +213,34 @@ def train_gan(images: Tensor, labels: Optional[Tensor] = None, config: GANConfig
         if ckpt_path is None or saved_step == step:
             return
         saved_step = step
+        noise_states = ctx.gather(noise.get_state())
+        if not ctx.is_main:
+            return
         atomic_save({
             "format": FORMAT, "config": cfg.to_dict(), "step": step,
             "generator_kwargs": g_kwargs, "discriminator_kwargs": d_kwargs,
             "generator": G.state_dict(), "discriminator": D.state_dict(),
             "generator_ema": ema_G.state_dict() if ema_G is not None else None,
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-            "noise_rng": noise.get_state(), "data_cursor": batches.state(),
+            "noise_rng": noise_states[0], "noise_rng_ranks": noise_states, "data_cursor": batches.state(),
             "loss_state": {"k": hyper.k}, "history": history,
             "run": run_identity({**cfg.to_dict(), **(identity or {})}),
         }, ckpt_path)
 
     def grid() -> None:
-        if out_dir is not None:
+        if out_dir is not None and ctx.is_main:
             save_grid(sample_grid(ema_G if ema_G is not None else G, fixed_z, fixed_y),
                       Path(out_dir) / "samples" / f"step_{step:06d}.png", nrow=nrow)
 
-    bar = tqdm(total=steps, initial=min(step, steps), desc=f"gan {spec.name}", disable=not progress, unit="step")
+    bar = tqdm(total=steps, initial=min(step, steps), desc=f"gan {spec.name}", disable=not (progress and ctx.is_main),
+               unit="step")
     while step < steps:
         sigma = instance_noise_std(step, cfg.instance_noise, cfg.instance_noise_anneal)
         record: Dict[str, Tensor] = {}
         for i in range(cfg.d_steps):
             real, y_real = batches.next()
+            if ctx.active:  # this rank's share of the global batch
+                real, y_real = real[local], (y_real[local] if y_real is not None else None)
             n = real.shape[0]
             z = G.sample_latent(n, noise, device)
             y_fake = torch.randint(0, num_classes, (n,), generator=noise, device=device) if G.num_classes else None
@@ -228,13 +268,15 @@ def train_gan(images: Tensor, labels: Optional[Tensor] = None, config: GANConfig
                 loss_d = loss_d + penalty
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
+            ctx.average_gradients(D.parameters())
             opt_d.step()
             if spec.clip:
                 clip_weights(D, cfg.clip)
             if spec.name == "began":
-                convergence = L.began_convergence(cr.score, cf.score, cfg.began_gamma)
+                real_score, fake_score = _global_means(ctx, cr.score, cf.score)  # one k_t on every rank
+                convergence = L.began_convergence(real_score, fake_score, cfg.began_gamma)
                 hyper = Hyper(hyper.real_label, hyper.margin,
-                              L.began_update(hyper.k, cr.score, cf.score, cfg.began_gamma, cfg.began_lambda_k))
+                              L.began_update(hyper.k, real_score, fake_score, cfg.began_gamma, cfg.began_lambda_k))
         # generator step on the last samples; only G's weights receive gradients
         cg = D.critique(add_instance_noise(fake, sigma, noise), y_fake if concat else None)
         loss_g = spec.g_loss(cg.score)
@@ -246,6 +288,7 @@ def train_gan(images: Tensor, labels: Optional[Tensor] = None, config: GANConfig
             loss_g = loss_g + cfg.pt_weight * L.pulling_away(cg.embedding)
         opt_g.zero_grad(set_to_none=True)
         torch.autograd.backward(loss_g, inputs=g_params)
+        ctx.average_gradients(g_params)
         opt_g.step()
         if ema_G is not None:
             ema_update(ema_G, G, cfg.ema)
@@ -269,6 +312,37 @@ def train_gan(images: Tensor, labels: Optional[Tensor] = None, config: GANConfig
     if steps % sample_every or not history:
         grid()
     save()
+    for module in (G, D, ema_G):  # rank 0's BatchNorm statistics everywhere, as DDP would leave them
+        if module is not None:
+            ctx.broadcast_buffers(module)
     G.eval()
     D.eval()
     return GANRun(G, D, ema_G, cfg, step, history, ckpt_path)
+
+
+def _rank_mean(ctx: distributed.DistContext, values: Tensor) -> List[List[float]]:
+    """The logged losses of every rank averaged (the loss of the global batch): one history everywhere."""
+    if not ctx.active:
+        return values.tolist()
+    flat = [v / ctx.world for v in ctx.sum(values.flatten().tolist())]
+    return torch.tensor(flat, dtype=torch.float64).view(values.shape).tolist()
+
+
+def _global_means(ctx: distributed.DistContext, real: Tensor, fake: Tensor) -> Tuple[Tensor, Tensor]:
+    """BEGAN's critic means over the global batch, so that every rank steers k_t alike."""
+    if not ctx.active:
+        return real, fake
+    r, f = ctx.sum([float(real.detach().mean()), float(fake.detach().mean())])
+    return torch.tensor(r / ctx.world), torch.tensor(f / ctx.world)
+
+
+def _noise_state(state: Dict[str, Any], ctx: distributed.DistContext, fresh_seed: int,
+                 device: torch.device) -> Tensor:
+    """This rank's saved noise generator; a run resumed on another process count keeps rank 0's and
+    seeds the others afresh (from the seed, rank and step: no rank repeats another's draws)."""
+    ranks = state.get("noise_rng_ranks")
+    if ranks is not None and len(ranks) == ctx.world:
+        return ranks[ctx.rank].cpu()
+    if ctx.is_main:
+        return state["noise_rng"].cpu()
+    return torch.Generator(device=device).manual_seed(fresh_seed).get_state()

@@ -9,6 +9,7 @@ from typing import Any, Dict, Optional, Union
 import torch
 from torch import nn
 
+from ..validation import first_line
 from .normalized import Normalized
 from .zoo import build_model
 
@@ -38,11 +39,14 @@ def safe_load(path: PathLike, map_location: Any = "cpu") -> Any:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    if path.stat().st_size == 0:
+        raise ValueError(f"cannot read checkpoint {path}: the file is empty (0 bytes), e.g. a copy or "
+                         "download that did not finish")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises many types for a bad file; name the file instead
         raise ValueError(f"cannot read checkpoint {path}: the file is corrupt, truncated or not a "
-                         f"PyTorch checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+                         f"PyTorch checkpoint ({first_line(exc)})") from None
 
 
 def save_classifier(path: PathLike, model: Normalized, arch: str, arch_kwargs: Dict[str, Any],
@@ -63,14 +67,34 @@ def load_classifier(path: PathLike, device: Union[str, torch.device] = "cpu") ->
     ckpt = safe_load(path)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ValueError(f"{path} is not a robustgan classifier checkpoint (expected format {FORMAT!r})")
+    _check_contents(path, ckpt)
     state = ckpt["state_dict"]
     channels = state["mean"].numel()
-    model = Normalized(build_model(ckpt["arch"], **ckpt["arch_kwargs"]), [0.0] * channels, [1.0] * channels)
+    try:
+        net = build_model(ckpt["arch"], **ckpt["arch_kwargs"])
+    except (TypeError, ValueError, ImportError) as exc:
+        raise ValueError(f"{path}: cannot build architecture {ckpt['arch']!r} with {ckpt['arch_kwargs']}: "
+                         f"{first_line(exc)}") from None
+    model = Normalized(net, [0.0] * channels, [1.0] * channels)
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise ValueError(f"{path}: weights do not fit architecture {ckpt['arch']!r}: {str(exc)[:300]}") from None
     return model.to(device).eval()
+
+
+def _check_contents(path: PathLike, ckpt: Dict[str, Any]) -> None:
+    """A file may carry the format tag and hold something else (hand-edited, written by another
+    tool): name what is missing instead of failing later with ``KeyError: 'mean'``."""
+    state = ckpt.get("state_dict")
+    problems = [k for k, kind in (("arch", str), ("arch_kwargs", dict), ("state_dict", dict))
+                if not isinstance(ckpt.get(k), kind)]
+    if isinstance(state, dict):
+        problems += [f"state_dict[{k!r}]" for k in ("mean", "std") if not isinstance(state.get(k), torch.Tensor)]
+    if problems:
+        raise ValueError(f"{path} has the robustgan classifier format tag but not its contents: "
+                         f"{', '.join(problems)} missing or of the wrong type; the file is damaged or was "
+                         "written by something else")
 
 
 def checkpoint_meta(path: PathLike) -> Dict[str, Any]:

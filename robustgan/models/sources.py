@@ -13,6 +13,7 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
+from ..validation import first_line
 from .checkpoint import FORMAT, load_classifier, safe_load
 from .normalized import Normalized
 from .zoo import build_model
@@ -25,6 +26,16 @@ def is_torchscript(path: Union[str, Path]) -> bool:
             return any("/code/" in n or n.startswith("code/") for n in z.namelist())
     except (zipfile.BadZipFile, OSError):
         return False
+
+
+def _load_torchscript(path: Path, device: Union[str, torch.device]) -> nn.Module:
+    """``torch.jit.load``, where a zip that only looks like TorchScript (a ``code/`` folder, but no
+    valid archive) fails with a sentence naming the file instead of a C++ traceback."""
+    try:
+        return torch.jit.load(str(path), map_location=device).eval()
+    except Exception as exc:  # RuntimeError from the C++ reader, or anything the archive's code raises
+        raise ValueError(f"cannot read {path} as TorchScript: the zip has a code/ folder but is not a valid "
+                         f"torch.jit.save archive ({first_line(exc)})") from None
 
 
 def load_model(checkpoint: Optional[Union[str, Path]] = None, arch: Optional[str] = None,
@@ -46,7 +57,7 @@ def load_model(checkpoint: Optional[Union[str, Path]] = None, arch: Optional[str
         if not path.is_file():
             raise FileNotFoundError(f"checkpoint not found: {path}")
         if is_torchscript(path):
-            return torch.jit.load(str(path), map_location=device).eval()
+            return _load_torchscript(path, device)
         ckpt = safe_load(path)
         if isinstance(ckpt, dict) and ckpt.get("format") == FORMAT:
             return load_classifier(path, device)

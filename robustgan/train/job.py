@@ -10,7 +10,7 @@ from torch.utils.data import Dataset, Subset
 
 from ..data import load_dataset, take
 from ..models import Normalized, build_model, model_fingerprint, save_classifier
-from ..runs import claim, run_identity, run_lock
+from ..runs import check_writable_file, claim, run_identity, run_lock
 from .. import distributed
 from .trainer import TrainConfig, accuracy, train_classifier
 
@@ -69,6 +69,8 @@ def train_job(out: Path, *, arch: str = "small-cnn", dataset: str = "fashion-mni
     """
     out = Path(out)
     main = distributed.is_main_process()
+    if main:  # a folder or an unwritable place fails now, not when the trained model is saved
+        check_writable_file(out)
     with run_lock(out.with_name(out.name + ".lock")) if main else nullcontext():
         if main:  # before any data is read; the other ranks follow rank 0's decision
             claim(out, [out, out.with_suffix(".train.pt")], resume=resume, force=force)

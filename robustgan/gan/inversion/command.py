@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 from ...cli_types import names
 
@@ -26,13 +27,18 @@ def _inversion_args(p: argparse.ArgumentParser) -> None:
                    help="stochastic clipping: re-draw z coordinates leaving [−CLIP, CLIP] uniformly (default: off)")
     p.add_argument("--feature-weight", type=float, default=0.0,
                    help="add λ·‖Φ(G(z)) − Φ(x)‖²/‖Φ(x)‖², Φ = the shipped classifier's penultimate layer")
-    p.add_argument("--chunk", type=int, default=None, help="images per batched run (default: all at once)")
+    p.add_argument("--chunk", type=int, default=None,
+                   help="images per work unit, one batched run each (default: up to 8 near-equal units of ≥ 25 "
+                        "images); units are what a resumed run skips and what torchrun's processes share")
     p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, cifar10 or folder:<path>")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--split", default="test", choices=("train", "test"))
     p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in OUT (same settings): its finished work units are loaded, not redone")
+    p.add_argument("--force", action="store_true", help="replace the results OUT holds")
     p.add_argument("--quiet", action="store_true")
 
 
@@ -134,17 +140,62 @@ def _settings(args) -> dict:
             for k, v in vars(args).items() if k != "run" and not callable(v)}
 
 
+INVERT_RESULTS = ("inversion.pt", "inversion.json", "reconstructions.png", "state")
+ATTRIBUTE_RESULTS = ("report.json", "roc.png", "confusion.png", "reconstructions.png", "state")
+NOT_IDENTITY = {"out", "quiet", "device", "threads", "resume", "force", "command"}
+
+
+def _identity(args, gens, **extra) -> dict:
+    """Every setting that changes the numbers (not where they go, how loudly, on which device or how
+    many threads), the generators' fingerprints and ``extra`` (an image file's hash, …)."""
+    from ...models import model_fingerprint
+
+    settings = {k: v for k, v in _settings(args).items() if k not in NOT_IDENTITY}
+    return {**settings, "generator_fingerprints": [model_fingerprint(g) for g in gens], **extra}
+
+
+@contextmanager
+def _processes(args) -> Iterator:
+    """This process's place in the launch (one process, or one of torchrun's: gloo on CPU, nccl on
+    CUDA with ``cuda:LOCAL_RANK`` each); the models and images go to its device."""
+    from ...distributed import setup
+
+    ctx = setup(args.device)
+    args.device = ctx.device
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+def _folder(args, results, gens, ctx, **extra):
+    """The run folder ``--out``: refused, resumed or replaced as ``--resume`` / ``--force`` say."""
+    from .job import InversionRun
+
+    return InversionRun(args.out, results, _identity(args, gens, **extra), ctx, resume=args.resume,
+                        force=args.force, progress=not args.quiet)
+
+
+def _file_hash(path: Optional[Path]) -> dict:
+    from ...runs import file_sha256
+
+    return {"images_sha256": file_sha256(path)} if path is not None and Path(path).is_file() else {}
+
+
 def run_invert(args) -> None:
+    """Invert the images, unit by unit; under torchrun every process takes its share, rank 0 writes."""
+    with _processes(args) as ctx:
+        _invert(args, ctx)
+
+
+def _invert(args, ctx) -> None:
     import torch
 
-    from ...models.checkpoint import atomic_save
-    from ..grid import save_grid
+    from ...models import model_fingerprint
     from ..metrics import generate
-    from .invert import invert
-    from .plots import reconstruction_rows
 
     gens, kwargs = _setup(args)
-    true_z = None
+    true_z, extra = None, _file_hash(args.images)
     if args.from_generator is not None:
         from ..build import load_generator
 
@@ -152,14 +203,26 @@ def run_invert(args) -> None:
         gen = torch.Generator().manual_seed(args.seed + 1)
         true_z = source.sample_latent(args.num, gen, device=torch.device("cpu"))
         images = generate(source, args.num, seed=args.seed + 1)
+        extra["source_fingerprint"] = model_fingerprint(source)
     elif args.images is not None:
         images = load_image_file(args.images)
     else:
         images = _dataset_images(args, args.offset, args.num)
-    t0 = time.perf_counter()
-    res = invert(gens, images.to(args.device), seed=args.seed, **kwargs)
-    seconds = time.perf_counter() - t0
-    args.out.mkdir(parents=True, exist_ok=True)
+    with _folder(args, INVERT_RESULTS, gens, ctx, **extra) as job:
+        t0 = time.perf_counter()
+        res = job.invert("invert", gens, images, seed=args.seed, **kwargs)
+        seconds = time.perf_counter() - t0
+        if ctx.is_main:
+            _write_inversion(args, gens, images, res, true_z, seconds)
+
+
+def _write_inversion(args, gens, images, res, true_z, seconds: float) -> None:
+    """inversion.pt (latents, residuals, images), reconstructions.png and inversion.json (rank 0)."""
+    from ...models.checkpoint import atomic_save
+    from ...runs import atomic_write_json
+    from ..grid import save_grid
+    from .plots import reconstruction_rows
+
     atomic_save({"latents": res.latents.cpu(), "residuals": res.residuals.cpu(), "images": images.cpu(),
                  "true_latents": true_z, "generators": [str(p) for p in args.generators]}, args.out / "inversion.pt")
     save_grid(reconstruction_rows(images, res.reconstructions), args.out / "reconstructions.png", nrow=images.shape[0])
@@ -170,19 +233,26 @@ def run_invert(args) -> None:
         k = len(gens)
         err = [(res.latents[i].cpu()[:, :true_z.shape[1]] - true_z).norm(dim=1) / true_z.norm(dim=1) for i in range(k)]
         summary["latent_relative_error"] = [e.tolist() for e in err]
-    (args.out / "inversion.json").write_text(json.dumps(summary, indent=2))
+    atomic_write_json(summary, args.out / "inversion.json")
     if not args.quiet:
         print(json.dumps({"out": str(args.out), "seconds": summary["seconds"],
                           "median_residual": res.residuals.median(dim=1).values.tolist()}, indent=2))
 
 
 def run_attribute(args) -> None:
+    """Attribute the images, inverting them unit by unit; under torchrun every process takes its
+    share of the units, rank 0 writes."""
+    with _processes(args) as ctx:
+        _attribute(args, ctx)
+
+
+def _attribute(args, ctx) -> None:
+    import functools
+
     import torch
 
-    from ..grid import save_grid
+    from ...runs import atomic_write_json
     from .attribute import NONE, calibrate_threshold, decide
-    from .invert import invert
-    from .plots import plot_confusion, plot_roc, reconstruction_rows
     from .provenance import attribution_experiment
 
     if not 0 <= args.fpr < 1:
@@ -191,34 +261,52 @@ def run_attribute(args) -> None:
     labels: List[str] = args.names or [f"G{i}" for i in range(len(gens))]
     if len(labels) != len(gens):
         raise ValueError(f"{len(gens)} generators but {len(labels)} names")
-    args.out.mkdir(parents=True, exist_ok=True)
     if args.images is not None:
         images = load_image_file(args.images)
-        threshold: Optional[float] = args.threshold
-        if threshold is None:
-            held_out = _dataset_images(args, 0, args.num_calibration)
-            threshold = calibrate_threshold(invert(gens, held_out, seed=args.seed + 1, **kwargs).residuals.min(0).values.cpu(), args.fpr)
-        res = invert(gens, images.to(args.device), seed=args.seed, **kwargs)
-        att = decide(res.residuals.cpu(), threshold)
-        decisions = ["none" if int(d) == NONE else labels[int(d)] for d in att.decision]
-        report = {"threshold": threshold, "decisions": decisions, "residuals": att.residuals.T.tolist(),
-                  "generators": labels, "settings": _settings(args)}
-        (args.out / "report.json").write_text(json.dumps(report, indent=2))
+        with _folder(args, ATTRIBUTE_RESULTS, gens, ctx, **_file_hash(args.images)) as job:
+            threshold: Optional[float] = args.threshold
+            if threshold is None:
+                held_out = _dataset_images(args, 0, args.num_calibration)
+                calibrated = job.invert("calibration", gens, held_out, seed=args.seed + 1, **kwargs)
+                threshold = calibrate_threshold(calibrated.residuals.min(0).values.cpu(), args.fpr)
+            res = job.invert("images", gens, images, seed=args.seed, **kwargs)
+            if not ctx.is_main:
+                return
+            att = decide(res.residuals.cpu(), threshold)
+            decisions = ["none" if int(d) == NONE else labels[int(d)] for d in att.decision]
+            report = {"threshold": threshold, "decisions": decisions, "residuals": att.residuals.T.tolist(),
+                      "generators": labels, "settings": _settings(args)}
+            atomic_write_json(report, args.out / "report.json")
         if not args.quiet:
             print(json.dumps({"out": str(args.out), "threshold": threshold, "decisions": decisions}, indent=2))
         return
     real = _dataset_images(args, 0, args.num_real) if args.num_real else torch.zeros(0, 1, 28, 28)
     calibration = _dataset_images(args, args.num_real, args.num_calibration)
-    run = attribution_experiment(gens, real, calibration, names=labels, num_generated=args.num_generated,
-                                 fpr=args.fpr, seed=args.seed, **kwargs)
+    with _folder(args, ATTRIBUTE_RESULTS, gens, ctx) as job:
+        run = attribution_experiment(gens, real, calibration, names=labels, num_generated=args.num_generated,
+                                     fpr=args.fpr, seed=args.seed, inverter=functools.partial(job.invert, "attribute"),
+                                     **kwargs)
+        if ctx.is_main:
+            _write_attribution(args, run, len(gens))
+
+
+def _write_attribution(args, run, num_generators: int) -> None:
+    """report.json, the ROC and confusion figures and reconstructions.png (rank 0)."""
+    import torch
+
+    from ...runs import atomic_write_json
+    from ..grid import save_grid
+    from .attribute import NONE
+    from .plots import plot_confusion, plot_roc, reconstruction_rows
+
     report = dict(run.report)
     report["settings"] = _settings(args)
     report["command"] = "robustgan attribute " + " ".join(_argv_of(args))
     rocs = report.pop("roc")
-    (args.out / "report.json").write_text(json.dumps({**report, "roc": rocs}, indent=2))
+    atomic_write_json({**report, "roc": rocs}, args.out / "report.json")
     plot_roc(rocs, args.out / "roc.png")
     plot_confusion(report["confusion"]["matrix"], report["confusion"]["labels"], args.out / "confusion.png")
-    show = torch.cat([(run.truth == i).nonzero().squeeze(1)[:4] for i in [*range(len(gens)), NONE]])
+    show = torch.cat([(run.truth == i).nonzero().squeeze(1)[:4] for i in [*range(num_generators), NONE]])
     save_grid(reconstruction_rows(run.images[show], run.inversion.reconstructions[:, show]),
               args.out / "reconstructions.png", nrow=show.numel())
     if not args.quiet:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -49,11 +49,14 @@ def attribution_experiment(
     num_generated: int = 100,
     fpr: float = 0.05,
     seed: int = 0,
+    inverter: Optional[Callable[..., InversionResult]] = None,
     **invert_kwargs: Any,
 ) -> AttributionRun:
     """Attribute ``num_generated`` samples of each generator and the ``real`` images; calibrate on ``calibration``.
 
     ``invert_kwargs`` go to :func:`~robustgan.gan.inversion.invert` (restarts, steps, lr, clip, chunk, …).
+    ``inverter`` (same arguments) stands in for it: the CLI's runs the inversion unit by unit, resumably
+    and spread over the processes of a ``torchrun`` launch.
     """
     gens = as_generator_list(generators)
     names = list(names) if names is not None else [f"G{i}" for i in range(len(gens))]
@@ -71,7 +74,7 @@ def attribution_experiment(
     truth = torch.cat([torch.full((num_generated,), i, dtype=torch.long) for i in range(len(gens))]
                       + [torch.full((real.shape[0],), NONE, dtype=torch.long)])
     t0 = time.perf_counter()
-    inv = invert(gens, torch.cat([images, calibration.cpu()]), seed=seed, **invert_kwargs)
+    inv = (inverter or invert)(gens, torch.cat([images, calibration.cpu()]), seed=seed, **invert_kwargs)
     seconds = time.perf_counter() - t0
     m = images.shape[0]
     residuals = inv.residuals.cpu()
