@@ -66,18 +66,22 @@ class Queries:
 _NO_EPS = object()  # prepare's default: the attack has no radius (eps=None is a bad radius, not "none")
 
 
-def prepare(model: nn.Module, x: Tensor, y: Tensor, target: Optional[Tensor], eps=_NO_EPS):
-    """Validate the call; returns (y, target, eps) on x's device. The clean forward pass checks the
-    model's outputs on every input: non-finite clean logits raise instead of counting as fooled."""
+def prepare(model: nn.Module, x: Tensor, y: Tensor, target: Optional[Tensor], eps=_NO_EPS,
+            with_logits: bool = False):
+    """Validate the call; returns (y, target, eps) on x's device (and the clean logits, with
+    ``with_logits``, for an attack that needs them: no second clean pass). The clean forward pass
+    checks the model's outputs on every input: non-finite clean logits raise instead of counting
+    as fooled."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     check_dtype(check_images(x), [model])
-    classes = clean_logits(model, x).shape[1]
+    logits = clean_logits(model, x)
+    classes = logits.shape[1]
     y = check_labels(y, x.shape[0], classes).to(x.device)
     if target is not None:
         target = check_labels(target, x.shape[0], classes, name="target").to(x.device)
     eps = None if eps is _NO_EPS else check_eps(eps, x.shape[0])
-    return y, target, eps
+    return (y, target, eps, logits) if with_logits else (y, target, eps)
 
 
 def adversarial_loss(kind: str, targeted: bool) -> Objective:

@@ -20,11 +20,10 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from robustgan.optim import Box, DeepFoolStep, Evaluation, frozen, optimize, parse_norm
+from robustgan.optim import Box, DeepFoolStep, Evaluation, optimize, parse_norm
 from robustgan.validation import check_positive_int
 
 from ._common import AttackResult, Norm, Queries, smallest_success, finish, fooled, prepare
-from .apgd import num_classes
 
 
 class NearestLinearBoundary:
@@ -62,10 +61,8 @@ class NearestLinearBoundary:
 
 
 @torch.no_grad()
-def runner_up_classes(model: nn.Module, x: Tensor, y: Tensor, count: int) -> Tensor:
+def runner_up_classes(logits: Tensor, y: Tensor, count: int) -> Tensor:
     """(N, count): the most likely classes other than the label at the clean input, best first."""
-    with frozen([model]):
-        logits = model(x)
     logits = logits.scatter(1, y[:, None], float("-inf"))
     return logits.argsort(dim=1, descending=True)[:, :count]
 
@@ -92,13 +89,13 @@ def deepfool(model: nn.Module, x: Tensor, y: Tensor, *, norm: Norm = "l2", steps
     input itself where none fooled the model within ``steps``), ``distance`` its Lp norm and
     ``forwards``/``backwards`` the passes spent. The attack is deterministic.
     """
-    y, _, _ = prepare(model, x, y, None)
+    y, _, _, logits = prepare(model, x, y, None, with_logits=True)
     p = parse_norm(norm)
     if p not in (2, float("inf")):
         raise ValueError(f"DeepFool supports norm 'l2' or 'linf', got {norm!r}")
     steps = check_positive_int(steps, "steps", minimum=0)
     candidates = check_positive_int(candidates, "candidates", minimum=2)
-    others = runner_up_classes(model, x, y, min(candidates, num_classes(model, x)) - 1)
+    others = runner_up_classes(logits, y, min(candidates, logits.shape[1]) - 1)
     k = others.shape[1]
     if queries is not None:
         queries = check_positive_int(queries, "queries", minimum=2)

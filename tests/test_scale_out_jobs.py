@@ -215,7 +215,10 @@ GAN_SCRIPT = textwrap.dedent('''
     if dist.is_initialized():
         dist.destroy_process_group()
 ''')
-LOSS_TOLERANCE = 0.25  # |loss(2 processes) − loss(1 process)| per step: per-rank BatchNorm statistics differ
+# |loss(2 processes) − loss(1 process)|, losses ≈ 1.3 (D) and 0.7 (G): per step, and of the mean over the
+# steps. They are not equal: each rank's BatchNorm statistics come from its half of the batch, and rank 1
+# draws other latents (measured: at most 0.13 per step, 0.015 on the mean).
+LOSS_TOLERANCE, MEAN_TOLERANCE = 0.25, 0.1
 
 
 def _run_gan_script(record: Path, processes: int) -> List[dict]:
@@ -254,4 +257,7 @@ def test_gan_train_on_two_processes_keeps_one_model_tracks_one_process_and_resum
     for h1, h2 in zip(one, done["history"]):
         for key in ("d_loss", "g_loss"):
             assert abs(h1[key] - h2[key]) < LOSS_TOLERANCE, (key, h1, h2)
+    for key in ("d_loss", "g_loss"):
+        mean = lambda history: sum(h[key] for h in history) / len(history)  # noqa: E731
+        assert abs(mean(one) - mean(done["history"])) < MEAN_TOLERANCE, key
     assert not _same(single["runs"][0]["G"], done["G"])  # and they are two runs, not one copied
