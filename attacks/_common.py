@@ -67,14 +67,19 @@ _NO_EPS = object()  # prepare's default: the attack has no radius (eps=None is a
 
 
 def prepare(model: nn.Module, x: Tensor, y: Tensor, target: Optional[Tensor], eps=_NO_EPS,
-            with_logits: bool = False):
+            with_logits: bool = False, clean_pass: bool = True):
     """Validate the call; returns (y, target, eps) on x's device (and the clean logits, with
     ``with_logits``, for an attack that needs them: no second clean pass). The clean forward pass
     checks the model's outputs on every input: non-finite clean logits raise instead of counting
-    as fooled."""
+    as fooled. ``clean_pass=False`` is for an attack whose optimisation starts at ``x`` and checks
+    the logits at its first evaluation itself (DeepFool): the labels' range is then checked there,
+    by the loop, against the model's class count."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     check_dtype(check_images(x), [model])
+    if not clean_pass:
+        y = check_labels(y, x.shape[0], torch.iinfo(torch.int64).max).to(x.device)
+        return y, None, None
     logits = clean_logits(model, x)
     classes = logits.shape[1]
     y = check_labels(y, x.shape[0], classes).to(x.device)

@@ -21,9 +21,9 @@ import torch
 from torch import Tensor, nn
 
 from robustgan.optim import Box, DeepFoolStep, Evaluation, optimize, parse_norm
-from robustgan.validation import check_positive_int
+from robustgan.validation import check_logits, check_positive_int
 
-from ._common import AttackResult, Norm, Queries, smallest_success, finish, fooled, prepare
+from ._common import AttackResult, Norm, Queries, smallest_success, finish, fooled, misclassified, prepare
 
 
 class NearestLinearBoundary:
@@ -36,19 +36,48 @@ class NearestLinearBoundary:
     gradients (the loop's closing pass) it returns the smallest margin over the candidates, the
     quantity that decides success.
 
-    ``candidates`` is (N, K) class indices per sample, looked up through ``ev.samples``.
+    An evaluation in which every row is already fooled takes no gradients (all its rows retire;
+    no step follows), so the last step of a run costs a forward pass only; ``vjps`` counts the
+    vector-Jacobian products actually taken, per sample.
+
+    ``candidates`` is (N, K) class indices per sample, looked up through ``ev.samples``, or an int
+    K: the K most likely classes other than the label at the first evaluation, which must be of
+    every sample at the clean input (the start of DeepFool's run). That evaluation is also where
+    non-finite clean logits are refused, so DeepFool needs no separate clean pass.
     """
 
-    def __init__(self, candidates: Tensor, p: float):
+    def __init__(self, candidates, p: float):
         self.candidates, self.dual = candidates, 1.0 if p == float("inf") else 2.0
+        self.vjps: Optional[Tensor] = None  # per sample: vector-Jacobian products taken
+
+    def _rank(self, ev: Evaluation) -> None:
+        z = check_logits(ev.logits, "the model").detach()
+        n = z.shape[0]
+        if z.shape[1] < 2:
+            raise ValueError(f"DeepFool needs a model with at least 2 classes, got logits of shape {tuple(z.shape)}")
+        if not torch.equal(ev.samples, torch.arange(n, device=ev.samples.device)):
+            raise RuntimeError("NearestLinearBoundary ranks the classes at its first evaluation, "
+                               "which must hold every sample in order")
+        bad = ~torch.isfinite(z).all(dim=1)
+        if bool(bad.any()):
+            raise ValueError(f"the model returns NaN or infinite logits on {int(bad.sum())} of the {n} clean "
+                             "inputs; fix the model (or drop those inputs) before attacking it")
+        self.candidates = runner_up_classes(z, ev.target, min(self.candidates, z.shape[1] - 1))
+        self.vjps = torch.zeros(n, dtype=torch.long, device=z.device)
 
     def __call__(self, ev: Evaluation) -> Tensor:
+        if not isinstance(self.candidates, Tensor):
+            self._rank(ev)
         z, y = ev.logits, ev.target
         others = self.candidates.to(z.device)[ev.samples]
         margins = z.gather(1, y[:, None]) - z.gather(1, others)  # (rows, K)
         if not (torch.is_grad_enabled() and ev.x.requires_grad):
             return margins.min(dim=1).values
+        live = torch.ones_like(y, dtype=torch.bool) if ev.active is None else ev.active  # masked runs
+        if not bool((live & ~misclassified(z.detach(), y)).any()):  # every row retires here: no step needs a gradient
+            return margins.detach().min(dim=1).values + 0.0 * (ev.x - ev.x.detach()).flatten(1).sum(dim=1)
         k = margins.shape[1]
+        self.vjps.index_add_(0, ev.samples, live.to(ev.samples.dtype) * k)
         grads = torch.stack([
             torch.autograd.grad(margins[:, j].sum(), ev.x, retain_graph=j < k - 1)[0] for j in range(k)
         ], dim=1)  # (rows, K, ...): rows are independent, so the gradient of a sum is per row
@@ -81,34 +110,35 @@ def deepfool(model: nn.Module, x: Tensor, y: Tensor, *, norm: Norm = "l2", steps
             boundary the linear model predicts (the sum is read back from the box-projected
             iterate; see :class:`~robustgan.optim.DeepFoolStep`).
         queries: a per-sample budget of model passes. A step costs one forward pass and one
-            backward pass (vector-Jacobian product) per candidate other than the label; the clean
-            pass that ranks the classes and the closing pass that judges the last iterate cost
-            one forward each. The budget caps ``steps`` at ⌊(queries − 2)/candidates⌋.
+            backward pass (vector-Jacobian product) per candidate other than the label (the first
+            step's forward pass, at the clean input, also ranks the classes); the closing pass
+            that judges the last iterate costs one forward. The budget caps ``steps`` at
+            ⌊(queries − 1)/candidates⌋.
 
     Returns an :class:`AttackResult` whose ``x`` is, per sample, the first fooling iterate (the
     input itself where none fooled the model within ``steps``), ``distance`` its Lp norm and
     ``forwards``/``backwards`` the passes spent. The attack is deterministic.
     """
-    y, _, _, logits = prepare(model, x, y, None, with_logits=True)
+    y, _, _ = prepare(model, x, y, None, clean_pass=False)  # the run's first evaluation checks the logits
     p = parse_norm(norm)
     if p not in (2, float("inf")):
         raise ValueError(f"DeepFool supports norm 'l2' or 'linf', got {norm!r}")
     steps = check_positive_int(steps, "steps", minimum=0)
     candidates = check_positive_int(candidates, "candidates", minimum=2)
-    others = runner_up_classes(logits, y, min(candidates, logits.shape[1]) - 1)
-    k = others.shape[1]
+    k = candidates - 1  # at most: capped at the model's classes − 1 once its logits are seen
+    objective = NearestLinearBoundary(k, p)
     if queries is not None:
         queries = check_positive_int(queries, "queries", minimum=2)
-        steps = min(steps, (queries - 2) // (k + 1))
+        steps = min(steps, (queries - 1) // (k + 1))
     success = fooled(False)
     res = optimize(
-        model, x, NearestLinearBoundary(others, p), step=DeepFoolStep(p, overshoot), steps=steps,
+        model, x, objective, step=DeepFoolStep(p, overshoot), steps=steps,
         constraint=Box(0.0, 1.0), target=y, success=success, stop_on_success=True,
         score=smallest_success(p, success), progress=progress, desc=f"DeepFool-L{'inf' if p > 2 else 2}",
     )
-    spent = Queries(x.shape[0], x.device).add_forward()  # the clean pass that ranks the classes
+    spent = Queries(x.shape[0], x.device)
     spent.forwards += res.forwards
-    spent.backwards += res.backwards * k  # one vector-Jacobian product per candidate and step
+    spent.backwards += objective.vjps  # one vector-Jacobian product per candidate and step
     x_adv = torch.where(res.success.reshape(-1, *([1] * (x.dim() - 1))), res.x, x)
     return finish(model, x_adv, x, y, None, p, res.steps, res.success, queries=spent)
 

@@ -17,13 +17,16 @@ def pgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
         restarts: int = 1, random_start: bool = True, target: Optional[Tensor] = None,
         loss: str = "ce", early_stop: bool = False, keep: str = "best",
         seed: Optional[int] = None, generator: Optional[torch.Generator] = None,
-        progress: bool = False) -> AttackResult:
+        retire_cycles: bool = False, progress: bool = False) -> AttackResult:
     """Projected gradient descent on the adversarial loss.
 
     ``step_size`` defaults to 2.5·ε/steps (Madry et al.). ``early_stop`` retires a sample as soon
     as it is fooled — the right thing when only robust accuracy is wanted. ``keep='best'`` returns,
     per sample, a fooling iterate if any restart found one (the first), else the one with the
     highest loss; ``keep='last'`` returns the final iterate like most peer libraries.
+    ``retire_cycles`` (with ``keep='best'``) also retires a restart whose iterate revisits an
+    earlier one: its remaining steps could only revisit points already scored, so the result is
+    the full budget's while robust points stop early (see :mod:`robustgan.optim.cycles`).
     """
     y, target, eps = prepare(model, x, y, target, eps)
     p = parse_norm(norm)
@@ -38,6 +41,7 @@ def pgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
         init=uniform_in_ball(p, radial="uniform") if random_start else None,
         success=fooled(target is not None), stop_on_success=early_stop, keep=keep,
         generator=generator_for(seed, generator), progress=progress, desc=f"PGD-{steps}",
+        retire_cycles=retire_cycles,
     )
     return finish(model, res.x, x, y, target, p, res.steps, res.success, queries=res)
 

@@ -6,6 +6,7 @@ function of the parsed arguments; listing the module in ``COMMANDS`` is all a ne
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from typing import List, Optional
@@ -32,6 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _loop_options(args):
+    """The optimiser's run options of a command that has ``--amp/--compile/--sync-every``."""
+    from .optim import loop_options
+
+    if not hasattr(args, "amp"):
+        return contextlib.nullcontext()
+    return loop_options(amp=args.amp, compile=args.compile_model, sync_every=args.sync_every)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -41,7 +51,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if getattr(args, "device", None) is not None:  # one meaning of --device in every command
             args.device = resolve_device(args.device)
-        args.run(args)
+        with _loop_options(args):
+            args.run(args)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"robustgan {args.command}: error: {exc}", file=sys.stderr)
         return 2

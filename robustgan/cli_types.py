@@ -43,3 +43,16 @@ def threat(text: str) -> Tuple[str, float]:
 
 def names(text: str) -> List[str]:
     return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def add_loop_flags(parser) -> None:
+    """How the optimiser runs in a command that attacks: mixed precision, compilation, masked rows
+    (see :class:`robustgan.optim.LoopOptions`); ``robustgan.cli`` applies them around the command."""
+    g = parser.add_argument_group("how the optimiser runs")
+    g.add_argument("--amp", choices=["bf16", "fp16"], default=None,
+                   help="run the model under autocast in this precision (inputs and steps stay float32)")
+    g.add_argument("--compile", action="store_true", dest="compile_model",
+                   help="run the model through torch.compile (slow first step, then faster; CPU or GPU)")
+    g.add_argument("--sync-every", type=int, default=None, metavar="K",
+                   help="keep retired rows in the batch, masked, and check for an early end only every K steps "
+                        "(no host synchronisation in between: for GPUs)")

@@ -22,6 +22,30 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
+def pytest_addoption(parser):
+    parser.addoption("--device", action="append", default=[], metavar="DEVICE",
+                     help="also run the device-aware tests (those taking a `device` argument) on DEVICE, "
+                          "e.g. cuda; they always run on the CPU, and a device that is absent is skipped")
+
+
+def _available(device: str) -> bool:
+    kind = torch.device(device).type
+    if kind == "cuda":
+        return torch.cuda.is_available()
+    if kind == "mps":
+        return torch.backends.mps.is_available()
+    return kind == "cpu"
+
+
+def pytest_generate_tests(metafunc):
+    """Device-aware tests run once per device: the CPU, plus each ``--device`` given."""
+    if "device" in metafunc.fixturenames:
+        devices = ["cpu"] + [d for d in metafunc.config.getoption("--device") if d != "cpu"]
+        metafunc.parametrize("device", [
+            pytest.param(d, marks=pytest.mark.skipif(not _available(d), reason=f"{d} is not available"))
+            for d in devices])
+
+
 class CrashAfter(Dataset):
     """Raises once ``limit`` items have been read: a run dying in the middle of an epoch."""
 

@@ -15,7 +15,7 @@ from torch import nn
 import attacks
 from attacks.fmn import budget_steps
 from robustgan.optim import Ball, Box, L0Ball, StepRule, optimize
-from robustgan.optim.minimal_norm import norm_of, project_l0_box
+from robustgan.optim.minimal_norm import l0_to_boundary, norm_of, project_l0_box
 
 INF = float("inf")
 STEPS = 100
@@ -169,6 +169,39 @@ def test_l0_projection_is_feasible_and_keeps_the_largest_moves(seed, k):
     assert not (kept & ~allowed).any()  # only the ⌊k⌋ largest moves survive (some the box cancels)
     ball = Box(0, 1) & L0Ball(k)
     assert ball.contains(out, c, torch.full((3,), k)).all()
+
+
+@given(st.integers(0, 2**16), st.floats(0.0, 5.0))
+@settings(max_examples=40, deadline=None)
+def test_l0_boundary_count_is_exact_for_a_linear_loss(seed, margin):
+    """Changing the counted coordinates to the box faces the gradient points away from cancels the
+    margin of a linear loss, and one coordinate fewer never does (unless even all of them cannot)."""
+    g = torch.Generator().manual_seed(seed)
+    x, grad = torch.rand(4, 1, 3, 3, generator=g), torch.randn(4, 1, 3, 3, generator=g)
+    m = torch.full((4,), margin)
+    k = l0_to_boundary(x, grad, m, Box(0.0, 1.0)).long()
+    face = torch.where(grad > 0, torch.zeros_like(x), torch.ones_like(x))
+    gain = (grad * (x - face)).flatten(1)  # the loss drop of moving each coordinate to its face
+    top = gain.sort(dim=1, descending=True).values.cumsum(dim=1)
+    for i in range(4):
+        if int(k[i]) > 9:  # the whole box cannot cancel it
+            assert top[i, -1] < margin
+            continue
+        assert top[i, int(k[i]) - 1] >= margin - 1e-6
+        if int(k[i]) > 1:
+            assert top[i, int(k[i]) - 2] < margin
+
+
+def test_fmn_l0_reaches_points_that_need_many_pixels(oracle_points):
+    """A robust model's hardest points need 50+ changed pixels; a ball that grew by one pixel a
+    step before the first success could not reach them in 100 steps (88% success here), the jump
+    to the linearised L0 boundary does."""
+    model, x, y = oracle_points["robust"]
+    res = attacks.fmn(model, x, y, norm="l0", steps=STEPS)
+    fooled, dist = _judge(model, res.x, x, y, 0)
+    assert torch.equal(fooled, res.success)
+    assert fooled.float().mean() >= 0.98, f"{fooled.float().mean():.0%}"
+    assert dist[fooled].max() > 40  # the hard points are among those reached
 
 
 def test_budget_steps_maps_queries_onto_steps(model, fmnist):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..cli_types import names, numbers
+from ..cli_types import add_loop_flags, names, numbers
 
 
 def register(sub) -> None:
@@ -55,6 +55,7 @@ def register(sub) -> None:
                    help="continue the run in --out: finished phases and work units are loaded, not redone")
     p.add_argument("--force", action="store_true", help="replace the results --out already holds")
     p.add_argument("--quiet", action="store_true")
+    add_loop_flags(p)
     p.set_defaults(run=run)
 
 
@@ -72,6 +73,7 @@ def run(args) -> None:
         suite_eps_l1=args.suite_eps_l1, escalate=not args.no_escalate,
         suite_steps=args.suite_steps, suite_queries=args.suite_queries, checks=not args.no_checks,
         check_examples=args.check_examples, resume=args.resume, force=args.force,
+        amp=args.amp, compile=args.compile_model, sync_every=args.sync_every,
     )
     report = evaluate_job(cfg)
     from ..distributed import is_main_process

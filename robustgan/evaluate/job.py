@@ -27,6 +27,7 @@ from ..distributed import DistContext, setup
 from ..models import load_classifier, load_model, model_fingerprint
 from ..models.default import DEFAULT_COMMAND, default_checkpoint_path
 from ..report import evaluation_markdown, plot_accuracy_curves, plot_adversarial_grid
+from ..optim import loop_options
 from ..runs import LOCK_NAME, RunRefused, atomic_write_json, atomic_write_text, check_resume, claim, run_identity, run_lock
 from .checks import attack_check_thunks, check_envelope_bounds_sweeps, checks_to_json, masked_norms, model_checks
 from .registry import NORMS, attacks_for, check_attacks, sweep_attack
@@ -82,6 +83,9 @@ class EvaluateConfig:
     escalate: bool = True  # run the standard suite on a threat whose gradient-masking checks fail
     resume: bool = False  # continue the run in ``out``: finished phases and units are loaded, not redone
     force: bool = False  # replace the results ``out`` holds
+    amp: Optional[str] = None  # run the model under autocast: "bf16" or "fp16"
+    compile: bool = False  # run the model through torch.compile
+    sync_every: Optional[int] = None  # masked rows, an early-end check every k steps (see LoopOptions)
 
 
 def _check(cfg: EvaluateConfig) -> None:
@@ -129,7 +133,7 @@ def _load(cfg: EvaluateConfig, device: str):
 
 def identity_settings(cfg: EvaluateConfig, model_fp: str, data_source: str) -> Dict[str, Any]:
     """Every setting that changes the numbers (not where they go, how loudly, or on which device)."""
-    skip = {"out", "progress", "device", "resume", "force"}
+    skip = {"out", "progress", "device", "resume", "force", "compile", "sync_every"}  # the last two: same decisions
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in cfg.__dict__.items() if k not in skip}
     return dict(settings, model_fingerprint=model_fp, data_source=data_source)
 
@@ -386,7 +390,8 @@ def evaluate_job(cfg: EvaluateConfig) -> Dict[str, Any]:
     device = resolve_device(cfg.device)
     ctx = setup(device)
     try:
-        return Evaluation(cfg, ctx, ctx.device).run()
+        with loop_options(amp=cfg.amp, compile=cfg.compile, sync_every=cfg.sync_every):
+            return Evaluation(cfg, ctx, ctx.device).run()
     finally:
         ctx.close()
 

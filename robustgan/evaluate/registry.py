@@ -61,8 +61,8 @@ def sweep_attack(name: str, norm: str, steps: int, restarts: int, seed: int) -> 
             "one normalised-gradient step (FGM)"
     if name == "pgd":
         return (lambda m, x, y, e: zoo.pgd(m, x, y, e, norm=norm, steps=steps, restarts=restarts,
-                                           early_stop=True, generator=gen)), \
-            f"{steps} steps, step 2.5ε/{steps}, random start, {restarts} restart(s), early exit"
+                                           early_stop=True, retire_cycles=True, generator=gen)), \
+            f"{steps} steps, step 2.5ε/{steps}, random start, {restarts} restart(s), early exit of fooled and cycling points"
     if name == "mifgsm":
         return (lambda m, x, y, e: zoo.mifgsm(m, x, y, e, steps=steps)), f"{steps} momentum sign steps"
     if name in ("apgd", "apgd-t"):

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from ..cli_counts import positive_int
-from ..cli_types import number
+from ..cli_types import add_loop_flags, number
 
 
 def register(sub) -> None:
@@ -32,6 +32,7 @@ def register(sub) -> None:
                    help="continue the run in OUT (same settings): craft missing or damaged shards, or a larger -n")
     p.add_argument("--force", action="store_true", help="delete the shards already in OUT and craft them anew")
     p.add_argument("--quiet", action="store_true")
+    add_loop_flags(p)
     p.set_defaults(run=run)
 
 

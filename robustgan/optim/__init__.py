@@ -8,6 +8,7 @@ from .freeze import frozen
 from .init import uniform_in_ball
 from .init import gaussian_noise
 from .loop import optimize
+from .options import LoopOptions, loop_options
 from .minimal_norm import DDNStep, FMNStep, L0Ball
 from .parametrizations import Parametrization, Pixels, TanhBox
 from .penalty import search_penalty
@@ -30,4 +31,5 @@ __all__ = [
     "Latent", "Latents", "StochasticClip", "stochastic_clip",
     "DDNStep", "FMNStep", "L0Ball",
     "DeepFoolStep", "gaussian_noise",
+    "LoopOptions", "loop_options",
 ]

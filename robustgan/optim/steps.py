@@ -57,10 +57,13 @@ class StepRule:
     accept/reject moves there; ``success`` holds the rows' goal-test flags, or None without a goal
     test, and is passed only to an ``observe`` that declares the parameter, so four-argument
     overrides keep working). A rule with ``needs_grad = False`` is handed ``grad=None`` and the
-    loop skips the backward pass (score-based attacks).
+    loop skips the backward pass (score-based attacks). A rule with ``memoryless = True`` promises
+    that its step is a function of the row's iterate and gradient alone (no state, no schedule),
+    which is what lets the loop retire rows whose iterates cycle (``retire_cycles``).
     """
 
     needs_grad = True
+    memoryless = False
 
     def __init__(self, step_size: StepSize):
         if isinstance(step_size, Tensor):
@@ -96,6 +99,8 @@ class StepRule:
 class GradientDescent(StepRule):
     """w ← w − α·g."""
 
+    memoryless = True
+
     def step(self, w, grad, rows):
         return w - self.size(rows, w) * grad
 
@@ -103,12 +108,16 @@ class GradientDescent(StepRule):
 class Sign(StepRule):
     """w ← w − α·sign(g): steepest descent for the L∞ geometry (FGSM, PGD-L∞)."""
 
+    memoryless = True
+
     def step(self, w, grad, rows):
         return w - self.size(rows, w) * grad.sign()
 
 
 class Normalized(StepRule):
     """w ← w − α·g/‖g‖₂: steepest descent for the L2 geometry (PGD-L2)."""
+
+    memoryless = True
 
     def step(self, w, grad, rows):
         norm = _per_sample_norm(grad, 2).clamp_min(1e-12)

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from ..cli_counts import positive_int
-from ..cli_types import number
+from ..cli_types import add_loop_flags, number
 
 
 def register(sub) -> None:
@@ -44,6 +44,7 @@ def register(sub) -> None:
     g.add_argument("--latent-judge", default=None,
                    help="classifier checkpoint (or 'default') that must still see class y in G(z, y)")
     p.add_argument("--quiet", action="store_true")
+    add_loop_flags(p)
     p.set_defaults(run=run)
 
 
