@@ -172,3 +172,20 @@ def test_compiled_run_agrees_with_eager(fmnist):
         fast = attacks.pgd(model, x, y, 0.05, steps=5, seed=0)
     assert torch.equal(eager.success, fast.success)
     assert torch.allclose(eager.x, fast.x, atol=1e-5, rtol=0)
+
+
+def test_commands_that_attack_take_the_loop_switches(capsys):
+    """--amp/--compile/--sync-every parse on evaluate, train and craft and set the loop's options
+    around the command; a bad value is a one-line error with exit code 2."""
+    from robustgan import cli
+    from robustgan.optim.options import current_options
+
+    parser = cli.build_parser()
+    for argv in (["evaluate"], ["train"], ["craft", "det", "--out", "x"]):
+        args = parser.parse_args(argv + ["--amp", "bf16", "--compile", "--sync-every", "5"])
+        with cli._loop_options(args):
+            assert current_options() == LoopOptions(sync_every=5, amp="bf16", compile=True)
+    assert current_options() == LoopOptions()
+    assert cli.main(["evaluate", "--sync-every", "0", "-n", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "sync_every" in err[0]
