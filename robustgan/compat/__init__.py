@@ -1,0 +1,1 @@
+"""Fronts that let code written for other libraries run on robustgan by changing one import."""
