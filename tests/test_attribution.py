@@ -109,3 +109,16 @@ def test_invert_command_writes_latents_and_reconstructions(tmp_path_factory, tmp
                  "--quiet"]) == 0
     assert main(["invert", "--generator", str(tmp_path / "missing.pt"), "--out", str(tmp_path / "x")]) == 2
     assert main(["attribute", "--generator", str(paths[0]), "--fpr", "1.5", "--out", str(tmp_path / "y")]) == 2
+
+
+def test_attribute_refuses_the_same_generator_given_twice(tmp_path_factory, tmp_path, capsys):
+    """The same weights under two names would tie on every image: a one-line error, nothing written."""
+    first = cached_generators(tmp_path_factory)[0]
+    copy = tmp_path / "copy.pt"
+    copy.write_bytes(first.read_bytes())
+    out = tmp_path / "att"
+    assert main(["attribute", "--generator", str(first), "--generator", str(copy), "--out", str(out),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "same weights" in err[0] and str(copy) in err[0]
+    assert not out.exists() or not any(out.iterdir())

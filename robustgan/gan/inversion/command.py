@@ -123,6 +123,7 @@ def _setup(args):
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     gens = [load_generator(p, ema=not args.no_ema, device=args.device) for p in args.generators]
+    _check_distinct(args.generators, gens)
     kwargs = dict(restarts=args.restarts, steps=args.steps, lr=args.lr, clip=args.clip, chunk=args.chunk,
                   progress=not args.quiet)
     if args.feature_weight:
@@ -133,6 +134,20 @@ def _setup(args):
         kwargs.update(feature_model=load_classifier(default_checkpoint_path(), device=args.device),
                       feature_layer=DEFAULT_LAYER, feature_weight=args.feature_weight)
     return gens, kwargs
+
+
+def _check_distinct(paths, gens) -> None:
+    """The same weights given twice make every comparison between them a coin toss (their residuals
+    tie): refuse, naming both, instead of reporting an attribution that means nothing."""
+    from ...models import model_fingerprint
+
+    seen = {}
+    for path, g in zip(paths, gens):
+        fp = model_fingerprint(g)
+        if fp in seen:
+            raise ValueError(f"--generator {seen[fp]} and --generator {path} hold the same weights "
+                             f"(fingerprint {fp}); give each generator once")
+        seen[fp] = path
 
 
 def _settings(args) -> dict:
