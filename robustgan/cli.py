@@ -12,6 +12,7 @@ import sys
 from typing import List, Optional
 
 from .devices import resolve_device
+from .interrupt import RunInterrupted
 
 COMMANDS = [
     "robustgan.train.command",
@@ -56,6 +57,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"robustgan {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except RunInterrupted as exc:  # the job saved its state at a step boundary
+        print(f"robustgan {args.command}: {exc}", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -228,3 +228,37 @@ def test_every_loss_trains_on_32x32_colour_images():
         with torch.no_grad():
             images = g(g.sample_latent(2), torch.arange(2) if g.num_classes else None)
         assert images.shape == (2, 3, 32, 32), loss
+
+
+def test_ctrl_c_saves_at_a_step_boundary_and_the_resumed_run_is_bit_identical(small_data, tmp_path, monkeypatch):
+    """The first Ctrl-C lets the current step finish, saves the checkpoint and stops with a
+    sentence (exit code 130 from the CLI); resuming gives the uninterrupted run's bits."""
+    import signal
+    import threading
+
+    from robustgan.gan import trainer
+    from robustgan.interrupt import RunInterrupted
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are delivered to the main thread only")
+    x, y = small_data
+    cfg = GANConfig(loss="non-saturating", **TINY)
+    straight = train_gan(x, y, cfg, steps=8, progress=False)
+    real, calls = trainer.instance_noise_std, []
+
+    def interrupting(*args, **kwargs):  # called once at the start of every step
+        calls.append(1)
+        if len(calls) == 4:
+            signal.raise_signal(signal.SIGINT)  # in the middle of step 4
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "instance_noise_std", interrupting)
+    with pytest.raises(RunInterrupted, match="after step 4 of 8.*--resume"):
+        train_gan(x, y, cfg, steps=8, out_dir=tmp_path, progress=False, checkpoint_every=100)
+    monkeypatch.setattr(trainer, "instance_noise_std", real)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 4
+    resumed = train_gan(x, y, cfg, steps=8, out_dir=tmp_path, resume=True, progress=False)
+    assert resumed.history == straight.history
+    assert _same_state(resumed.generator, straight.generator)
+    assert _same_state(resumed.discriminator, straight.discriminator)

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .. import distributed
+from ..interrupt import RunInterrupted, deferred_interrupt
 from ..models.checkpoint import atomic_save
 from ..runs import check_resume, run_identity
 from ..optim.freeze import frozen
@@ -232,9 +233,8 @@ def _train_gan(ctx: distributed.DistContext, images: Tensor, labels: Optional[Te
             save_grid(sample_grid(ema_G if ema_G is not None else G, fixed_z, fixed_y),
                       Path(out_dir) / "samples" / f"step_{step:06d}.png", nrow=nrow)
 
-    bar = tqdm(total=steps, initial=min(step, steps), desc=f"gan {spec.name}", disable=not (progress and ctx.is_main),
-               unit="step")
-    while step < steps:
+    def _train_step() -> None:
+        nonlocal step, hyper
         sigma = instance_noise_std(step, cfg.instance_noise, cfg.instance_noise_anneal)
         record: Dict[str, Tensor] = {}
         for i in range(cfg.d_steps):
@@ -307,6 +307,17 @@ def _train_gan(ctx: distributed.DistContext, images: Tensor, labels: Optional[Te
             grid()
         if step % checkpoint_every == 0:
             save()
+
+    bar = tqdm(total=steps, initial=min(step, steps), desc=f"gan {spec.name}", disable=not (progress and ctx.is_main),
+               unit="step")
+    with deferred_interrupt(enabled=not ctx.active) as stop:
+        while step < steps:
+            _train_step()
+            if stop.requested:
+                bar.close()
+                save()
+                where = f"; checkpoint saved at {ckpt_path}: continue with --resume" if ckpt_path else ""
+                raise RunInterrupted(f"interrupted after step {step} of {steps}{where}")
     bar.close()
     flush()
     if steps % sample_every or not history:
