@@ -9,7 +9,7 @@ import argparse
 import contextlib
 import importlib
 import sys
-from typing import List, Optional
+from typing import List, Optional, Set
 
 from .devices import resolve_device
 from .interrupt import RunInterrupted
@@ -34,6 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_GIVEN: Optional[Set[str]] = None  # the long options typed for the command now running
+
+
+def given_options() -> Optional[Set[str]]:
+    """The ``--options`` typed on the command line of the running command (None outside the CLI):
+    lets ``--resume`` take every setting not typed again from the run it continues."""
+    return _GIVEN
+
+
 def _loop_options(args):
     """The optimiser's run options of a command that has ``--amp/--compile/--sync-every``."""
     from .optim import loop_options
@@ -49,6 +58,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:  # plain `robustgan` runs the main job on the built-in default
         args = parser.parse_args(["evaluate", *argv])
+    global _GIVEN
+    _GIVEN = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
     try:
         if getattr(args, "device", None) is not None:  # one meaning of --device in every command
             args.device = resolve_device(args.device)
@@ -60,6 +71,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except RunInterrupted as exc:  # the job saved its state at a step boundary
         print(f"robustgan {args.command}: {exc}", file=sys.stderr)
         return 130
+    finally:
+        _GIVEN = None
     return 0
 
 

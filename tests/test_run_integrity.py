@@ -257,3 +257,18 @@ def test_mean_without_arch_is_an_error(tmp_path, capsys):
                  "-n", "10", "--num-minimal", "2", "--steps", "1", "--no-checks", "--attacks", "fgsm",
                  "--norms", "linf", "--eps-linf", "0.1", "--quiet", "--out", str(tmp_path / "rep")]) == 2
     _refused(capsys, "--mean", "--arch")
+
+
+def test_gan_resume_takes_the_checkpoints_settings_without_retyping_them(tmp_path, capsys):
+    """``gan train --resume`` needs only --out and the new step count: every other setting comes
+    from the checkpoint; a setting typed again with another value is still refused, by name."""
+    out = tmp_path / "gan"
+    first = GAN + ["--num-train", "64", "--steps", "2", "--out", str(out), "--ema", "0.5", "--label-smoothing", "0.1"]
+    assert main(first) == 0
+    assert main(["gan", "train", "--out", str(out), "--resume", "--steps", "3", "--quiet"]) == 0
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ckpt["step"] == 3 and ckpt["config"]["ema"] == 0.5 and ckpt["config"]["label_smoothing"] == 0.1
+    assert ckpt["run"]["settings"]["num_train"] == 64
+    capsys.readouterr()
+    assert main(["gan", "train", "--out", str(out), "--resume", "--steps", "4", "--ema", "0.9", "--quiet"]) == 2
+    _refused(capsys, "cannot resume", "ema (0.5 → 0.9)")

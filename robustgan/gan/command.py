@@ -49,7 +49,8 @@ def _train_parser(gsub) -> None:
                    help="total generator steps (a resumed run counts the steps already done)")
     p.add_argument("--more-steps", type=positive_int, default=None,
                    help="with --resume: train this many steps beyond the checkpoint")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt (same settings and data)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/checkpoint.pt with the settings and data it records (options typed again must agree)")
     p.add_argument("--force", action="store_true", help="delete the run already in OUT and train anew")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--latent-dim", type=int, default=d.latent_dim)
@@ -145,6 +146,8 @@ def run_train(args) -> None:
                     d_steps=args.d_steps, d_norm=args.d_norm, spectral_norm=args.spectral_norm, seed=args.seed,
                     ema=args.ema, label_smoothing=args.label_smoothing, instance_noise=args.instance_noise,
                     instance_noise_anneal=args.instance_noise_anneal, gp_weight=args.gp_weight, clip=args.clip)
+    if args.resume:
+        cfg = _resumed_config(args, cfg)
     cfg.resolved()  # fail on bad settings before loading data
     ctx = setup(args.device)  # under torchrun: every process trains, rank 0 alone holds and writes OUT
     try:
@@ -159,6 +162,37 @@ def run_train(args) -> None:
             _train(args, cfg, ctx)
     finally:
         ctx.close()
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _resumed_config(args, cfg):
+    """``gan train --resume`` continues the run in OUT with the settings its checkpoint records:
+    only the options typed again override them (and a typed value that differs is refused by the
+    trainer, naming it). From Python, or under torchrun (where rank 0 alone may see OUT), every
+    setting is as given."""
+    import os
+    from dataclasses import fields
+
+    from ..cli import given_options
+    from .build import load_checkpoint
+    from .config import GANConfig
+    from .trainer import CHECKPOINT
+
+    given = given_options()
+    path = args.out / CHECKPOINT
+    if given is None or int(os.environ.get("WORLD_SIZE", "1")) > 1 or not path.exists():
+        return cfg
+    recorded = (load_checkpoint(path).get("run") or {}).get("settings") or {}
+    names = {f.name for f in fields(GANConfig)}
+    merged = {k: v for k, v in recorded.items() if k in names}
+    merged.update({k: getattr(cfg, k) for k in names if _flag(k) in given or k not in merged})
+    for name in ("dataset", "split", "num_train"):  # the data the run learnt from
+        if _flag(name) not in given and name in recorded:
+            setattr(args, name, recorded[name])
+    return GANConfig.from_dict(merged)
 
 
 def _train(args, cfg, ctx) -> None:
