@@ -10,13 +10,16 @@ from .fmn import fmn
 from .lbfgs import lbfgs
 from .pgd import mifgsm, pgd
 from .square import square
+from .transfer import difgsm, tifgsm, vmifgsm
 
 ATTACKS = {"fgsm": fgsm, "pgd": pgd, "mifgsm": mifgsm, "lbfgs": lbfgs, "cw": cw_l2, "apgd": apgd,
            "apgd-t": apgd_targeted, "fab-t": fab_targeted, "square": square}
 ATTACKS["fmn"] = fmn
 ATTACKS["ddn"] = ddn
 ATTACKS["deepfool"] = deepfool
+ATTACKS.update({"difgsm": difgsm, "tifgsm": tifgsm, "vmifgsm": vmifgsm})
 
 __all__ = ["ATTACKS", "AttackResult", "apgd", "apgd_targeted", "fab_targeted", "square", "cw_l2", "fgsm", "lbfgs", "mifgsm", "pgd"]
 __all__ += ["ddn", "fmn"]
 __all__ += ["deepfool"]
+__all__ += ["difgsm", "tifgsm", "vmifgsm"]

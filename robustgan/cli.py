@@ -21,6 +21,8 @@ COMMANDS = [
     "robustgan.gan.inversion.command",
     "robustgan.gan.defense_command",
     "robustgan.features.command",
+    "robustgan.features.export",
+    "robustgan.transfer.command",
     "robustgan.experiment.command",
     "robustgan.visualize.command",
 ]

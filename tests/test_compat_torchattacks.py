@@ -135,3 +135,17 @@ def test_the_suite_attacks_keep_their_budget(model, fmnist):
         assert x_adv.min() >= 0 and x_adv.max() <= 1
         assert (x_adv - x).abs().flatten(1).amax(1).max() <= eps + 1e-6, k
     assert _accuracy(model, out["AutoAttack"], y) <= _accuracy(model, compat.APGD(model, eps=eps, steps=10)(x, y), y)
+
+
+def test_transfer_attacks_match_torchattacks_and_run_on_grey_images(model, fmnist):
+    torchattacks = pytest.importorskip("torchattacks")
+    x, y = _points(model, fmnist, 32)
+    ours = compat.DIFGSM(model, eps=0.1, alpha=0.02, steps=5, decay=1.0, diversity_prob=0.0)(x, y)
+    theirs = torchattacks.DIFGSM(model, eps=0.1, alpha=0.02, steps=5, decay=1.0, diversity_prob=0.0)(x, y)
+    assert torch.allclose(ours, theirs, atol=1e-6)
+    ti = compat.TIFGSM(model, eps=0.1, alpha=0.02, steps=5)(x, y)  # torchattacks' own needs 3 channels
+    vmi = compat.VMIFGSM(model, eps=0.1, alpha=0.02, steps=5, N=2)(x, y)
+    for adv in (ti, vmi):
+        assert float((adv - x).abs().max()) <= 0.1 + 1e-6 and _accuracy(model, adv, y) < 0.7
+    with pytest.raises(ValueError, match="kernel_name"):
+        compat.TIFGSM(model, kernel_name="linear")

@@ -20,7 +20,7 @@ from robustgan.objectives import CrossEntropy
 from robustgan.optim import Box, LinfBall, Sign, TanhBox, lp_norm, optimize
 
 CLASSES = 4
-FIXED_EPS = {"fgsm", "pgd", "mifgsm", "apgd", "apgd-t", "fab-t", "square"}
+FIXED_EPS = {"fgsm", "pgd", "mifgsm", "difgsm", "tifgsm", "vmifgsm", "apgd", "apgd-t", "fab-t", "square"}
 ARGUMENTS = ("images", "labels", "eps", "start", "target", "model")
 
 
@@ -45,7 +45,8 @@ def small_budget(name: str) -> dict:
             "apgd-t": {"steps": 2, "targets": 2}, "fab-t": {"steps": 2, "targets": 2},
             "square": {"queries": 4}, "cw": {"steps": 2, "search_rounds": 1},
             "lbfgs": {"max_iter": 2, "search_rounds": 1}, "fmn": {"steps": 2}, "ddn": {"steps": 2},
-            "deepfool": {"steps": 2}}[name]
+            "deepfool": {"steps": 2}, "difgsm": {"steps": 2}, "tifgsm": {"steps": 2},
+            "vmifgsm": {"steps": 2, "neighbours": 2}}[name]
 
 
 def run_attack(name: str, model: nn.Module, x, y, eps=0.1):
@@ -202,6 +203,10 @@ def test_a_float64_model_works_end_to_end(name, data):
     ("pgd", {"step_size": -0.01}, "step_size must be"),
     ("mifgsm", {"decay": -1.0}, "decay must be"),
     ("mifgsm", {"steps": 2.5}, "steps must be"),
+    ("difgsm", {"diversity_prob": 1.5}, "diversity_prob must be"),
+    ("tifgsm", {"kernel_size": 0}, "kernel_size must be"),
+    ("vmifgsm", {"neighbours": 0}, "neighbours must be"),
+    ("vmifgsm", {"beta": -1.0}, "beta must be"),
     ("apgd", {"steps": 2.5}, "steps must be"),
     ("apgd-t", {"targets": 0}, "targets must be"),
     ("fab-t", {"steps": 2.5}, "steps must be"),

@@ -203,6 +203,53 @@ class MIFGSM(Attack):
                           step_size=self.alpha, target=target)
 
 
+class DIFGSM(Attack):
+    supports_targeted = True
+
+    def __init__(self, model: nn.Module, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10,
+                 decay: float = 0.0, resize_rate: float = 0.9, diversity_prob: float = 0.5,
+                 random_start: bool = False):
+        super().__init__("DIFGSM", model)
+        _only_default("random_start", random_start, False)
+        self.eps, self.alpha, self.steps, self.decay = eps, alpha, steps, decay
+        self.resize_rate, self.diversity_prob = resize_rate, diversity_prob
+
+    def run(self, images, labels, target):
+        return zoo.difgsm(self.model, images, labels, self.eps, steps=self.steps, step_size=self.alpha,
+                          decay=self.decay, resize_rate=self.resize_rate, diversity_prob=self.diversity_prob,
+                          target=target)
+
+
+class TIFGSM(DIFGSM):
+    """TI-FGSM; unlike torchattacks' (whose kernel is built for 3 channels) it runs on any channel count."""
+
+    def __init__(self, model: nn.Module, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10,
+                 decay: float = 0.0, kernel_name: str = "gaussian", len_kernel: int = 15, nsig: int = 3,
+                 resize_rate: float = 0.9, diversity_prob: float = 0.5, random_start: bool = False):
+        super().__init__(model, eps, alpha, steps, decay, resize_rate, diversity_prob, random_start)
+        self.attack = "TIFGSM"
+        _only_default("kernel_name", kernel_name, "gaussian")
+        self.len_kernel, self.nsig = len_kernel, nsig
+
+    def run(self, images, labels, target):
+        return zoo.tifgsm(self.model, images, labels, self.eps, steps=self.steps, step_size=self.alpha,
+                          decay=self.decay, kernel_size=self.len_kernel, nsig=self.nsig,
+                          resize_rate=self.resize_rate, diversity_prob=self.diversity_prob, target=target)
+
+
+class VMIFGSM(Attack):
+    supports_targeted = True
+
+    def __init__(self, model: nn.Module, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10,
+                 decay: float = 1.0, N: int = 5, beta: float = 3 / 2):
+        super().__init__("VMIFGSM", model)
+        self.eps, self.alpha, self.steps, self.decay, self.N, self.beta = eps, alpha, steps, decay, N, beta
+
+    def run(self, images, labels, target):
+        return zoo.vmifgsm(self.model, images, labels, self.eps, steps=self.steps, step_size=self.alpha,
+                           decay=self.decay, neighbours=self.N, beta=self.beta, target=target)
+
+
 class CW(Attack):
     """Carlini–Wagner L2 with one constant ``c`` (torchattacks' version: no search over c)."""
 
@@ -336,5 +383,5 @@ class MultiAttack(Attack):
         return out
 
 
-__all__ = ["APGD", "APGDT", "CW", "FAB", "FGSM", "MIFGSM", "PGD", "PGDL2", "Attack", "AutoAttack", "DeepFool",
+__all__ = ["APGD", "APGDT", "CW", "DIFGSM", "FAB", "FGSM", "MIFGSM", "TIFGSM", "VMIFGSM", "PGD", "PGDL2", "Attack", "AutoAttack", "DeepFool",
            "MultiAttack", "Square"]

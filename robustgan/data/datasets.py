@@ -50,7 +50,29 @@ def load_dataset(name: str = "fashion-mnist", split: str = "test", root: Optiona
         return ds, DataInfo(name, tuple(ds.classes), 3, 32, source)
     if name.startswith("folder:"):
         return _image_folder(name, name[len("folder:"):])
-    raise ValueError(f"unknown dataset {name!r}: use 'fashion-mnist', 'cifar10' or 'folder:<path>'")
+    for prefix in ("npz:", "hf:", "crafted:"):
+        if name.startswith(prefix):
+            return _stored(name, prefix[:-1], name[len(prefix):])
+    raise ValueError(f"unknown dataset {name!r}: use 'fashion-mnist', 'cifar10', 'folder:<path>', 'npz:<file>', "
+                     f"'hf:<folder>' (Hugging Face save_to_disk) or 'crafted:<folder>' (robustgan craft)")
+
+
+def _stored(name: str, kind: str, path: str) -> tuple:
+    """A dataset this library wrote (or any in the same layout): one set, whatever the split asked."""
+    from . import formats
+
+    if kind == "crafted":
+        from ..features.dataset import CraftedDataset
+
+        crafted = CraftedDataset(path)
+        ds, classes = TensorDataset(crafted.x, crafted.y), crafted.manifest.get("classes")
+        classes = classes or [str(k) for k in range(int(crafted.y.max()) + 1)]
+    else:
+        ds, classes, _ = (formats.read_npz if kind == "npz" else formats.read_hf)(path)
+    if len(ds) == 0:
+        raise ValueError(f"{path}: the dataset is empty")
+    first = ds[0][0]
+    return ds, DataInfo(name, tuple(classes), first.shape[0], first.shape[-1], os.path.abspath(path))
 
 
 GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"})

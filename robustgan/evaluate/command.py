@@ -9,7 +9,8 @@ from ..cli_types import add_loop_flags, names, numbers
 def register(sub) -> None:
     p = sub.add_parser("evaluate", help="measure a classifier's robustness and write a report")
     p.add_argument("--checkpoint", type=Path, default=None, help="classifier checkpoint (default: the shipped model)")
-    p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, cifar10 or folder:<path>")
+    p.add_argument("--dataset", default="fashion-mnist",
+                   help="fashion-mnist, cifar10, folder:<path>, npz:<file>, hf:<folder> or crafted:<folder>")
     p.add_argument("--data-dir", default=None)
     from .job import DEFAULT_ATTACKS
     from .registry import CATALOGUE

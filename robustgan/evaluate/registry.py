@@ -27,6 +27,9 @@ CATALOGUE: Dict[str, Entry] = {
     "fgsm": Entry("sweep", ("linf", "l2")),
     "pgd": Entry("sweep", ("linf", "l2")),
     "mifgsm": Entry("sweep", ("linf",)),
+    "difgsm": Entry("sweep", ("linf",)),
+    "tifgsm": Entry("sweep", ("linf",)),
+    "vmifgsm": Entry("sweep", ("linf",)),
     "apgd": Entry("sweep", ("linf", "l2", "l1")),
     "apgd-t": Entry("sweep", ("linf", "l2", "l1")),
     "fab-t": Entry("sweep", ("linf", "l2")),
@@ -65,6 +68,15 @@ def sweep_attack(name: str, norm: str, steps: int, restarts: int, seed: int) -> 
             f"{steps} steps, step 2.5ε/{steps}, random start, {restarts} restart(s), early exit of fooled and cycling points"
     if name == "mifgsm":
         return (lambda m, x, y, e: zoo.mifgsm(m, x, y, e, steps=steps)), f"{steps} momentum sign steps"
+    if name == "difgsm":
+        return (lambda m, x, y, e: zoo.difgsm(m, x, y, e, steps=steps, generator=gen)), \
+            f"{steps} sign steps through random resize-and-pad"
+    if name == "tifgsm":
+        return (lambda m, x, y, e: zoo.tifgsm(m, x, y, e, steps=steps, generator=gen)), \
+            f"{steps} sign steps on the Gaussian-smoothed gradient, input diversity"
+    if name == "vmifgsm":
+        return (lambda m, x, y, e: zoo.vmifgsm(m, x, y, e, steps=steps, generator=gen)), \
+            f"{steps} variance-tuned momentum sign steps (5 neighbours each)"
     if name in ("apgd", "apgd-t"):
         fn = zoo.apgd if name == "apgd" else zoo.apgd_targeted
         return (lambda m, x, y, e: fn(m, x, y, e, norm=norm, steps=steps, generator=gen)), \

@@ -14,6 +14,7 @@ from ..distributed import DistContext, setup
 from ..models import load_classifier, model_fingerprint
 from ..models.default import default_checkpoint_path
 from ..validation import check_model_fits_data, check_positive_int
+from .adversarial import adversarial_params, attack_batch
 from .recipes import choose_targets, feature_layer, invert_features, targeted_l2
 from .shards import write_shards
 
@@ -23,6 +24,7 @@ KINDS = {
     "nonrobust": "D_NR: the same inversion through a standard model (§3.1)",
     "rand": "D_rand: targeted L2 PGD toward a random other class t, labelled t (§3.2)",
     "det": "D_det: targeted L2 PGD toward t = y + 1 mod C, labelled t (§3.2)",
+    "adversarial": "the adversarial version of the images under an attack of the zoo, true labels kept",
 }
 
 
@@ -40,12 +42,18 @@ class CraftConfig:
     # Fashion-MNIST, 2 reaches ~91% of the targets but a model trained on D_det then scores below
     # chance (the images' robust features, still of class y, win); at 4 every target is reached,
     # while the robust model still sees the target in under a fifth of the images.
-    eps: float = 4.0
+    eps: Optional[float] = None  # rand/det: 4.0; adversarial: the attack's radius
     layer: Optional[str] = None  # representation layer of the inversion (default: 'penultimate')
     # where the inversion starts: "image" (another random training image, as Ilyas et al.) or
     # "noise" (uniform in [0, 1]: nothing of another image's features is left behind to ignore)
     start: str = "image"
     seed: int = 0
+    # kind "adversarial": the attack, its norm, targets, quantisation-aware crafting, the split read
+    attack: Optional[str] = None
+    norm: str = "linf"
+    target_mode: str = "none"
+    quantize: bool = False
+    split: Optional[str] = None  # default: "test" for adversarial, "train" for the others
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -56,8 +64,20 @@ class CraftConfig:
             check_positive_int(self.steps, "steps")
         if self.step_size is not None and not self.step_size > 0:
             raise ValueError(f"step_size must be > 0, got {self.step_size}")
-        if not 0 < self.eps < float("inf"):
-            raise ValueError(f"eps must be finite and > 0, got {self.eps}")
+        if self.kind == "adversarial":
+            if self.attack is None:
+                raise ValueError("attack: craft adversarial needs --attack NAME")
+            adversarial_params(self.attack, self.norm, self.eps, self.steps, self.target_mode, self.quantize)
+        else:
+            if self.attack is not None or self.quantize or self.target_mode != "none":
+                raise ValueError(f"attack, target mode and quantize belong to craft adversarial, not {self.kind}")
+            self.eps = 4.0 if self.eps is None else self.eps
+            if not 0 < self.eps < float("inf"):
+                raise ValueError(f"eps must be finite and > 0, got {self.eps}")
+        if self.split is None:
+            self.split = "test" if self.kind == "adversarial" else "train"
+        if self.split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test', got {self.split!r}")
         if self.start not in STARTS:
             raise ValueError(f"start must be one of {list(STARTS)}, got {self.start!r}")
 
@@ -67,6 +87,8 @@ class CraftConfig:
 
     def params(self) -> Dict[str, Any]:
         """The recipe's settings as recorded in the manifest (defaults resolved)."""
+        if self.kind == "adversarial":
+            return adversarial_params(self.attack, self.norm, self.eps, self.steps, self.target_mode, self.quantize)
         if self.inversion:
             return {"recipe": "feature inversion", "steps": self.steps or 200, "step_size": self.step_size or 0.5,
                     "step_rule": "L2-normalised", "constraint": "box [0,1]", "layer": self.layer,
@@ -99,13 +121,14 @@ def craft_header(model, source: Dataset, cfg: CraftConfig, source_name: str = "c
     return {"kind": cfg.kind, "description": KINDS[cfg.kind], "count": cfg.count, "shard_size": cfg.shard_size,
             "batch_size": cfg.batch_size,  # changes the bits (≈3e-7): batched reductions
             "params": params, "model_fingerprint": model_fingerprint(model), "seed": cfg.seed,
-            "source": {"dataset": source_name, "split": "train", "examples": "the first `count`",
+            "source": {"dataset": source_name, "split": cfg.split, "examples": "the first `count`",
                        "pool": len(source)}}
 
 
 def craft(model, source: Dataset, out: Path, cfg: CraftConfig, *, num_classes: int, source_name: str = "custom",
           device: str = "cpu", progress: bool = True, resume: bool = True, force: bool = False,
-          ctx: Optional[DistContext] = None) -> Dict[str, Any]:
+          ctx: Optional[DistContext] = None, checkpoint: Optional[Path] = None,
+          classes: Optional[list] = None) -> Dict[str, Any]:
     """Craft ``cfg.count`` examples from ``source`` with ``model`` into shards under ``out``.
 
     By default a folder of the same settings is continued (``resume``); ``force`` empties it first.
@@ -113,6 +136,10 @@ def craft(model, source: Dataset, out: Path, cfg: CraftConfig, *, num_classes: i
     """
     model = model.to(device)
     header = craft_header(model, source, cfg, source_name)
+    if checkpoint is not None:  # where the model came from (not part of the run's identity: the fingerprint is)
+        header["model_checkpoint"] = str(checkpoint)
+    if classes is not None:  # the class names, for exports that name folders or labels after them
+        header["classes"] = [str(c) for c in classes]
     params = header["params"]
 
     def make_shard(shard: int, start: int, stop: int) -> Dict[str, Tensor]:
@@ -127,6 +154,11 @@ def craft(model, source: Dataset, out: Path, cfg: CraftConfig, *, num_classes: i
             start_index = (index + torch.randint(1, len(source), index.shape, generator=gen)) % len(source)
             extras["start_index"] = start_index
             x0, _ = gather(source, start_index)
+        if cfg.kind == "adversarial":
+            parts = _in_batches(len(index), cfg.batch_size, lambda sl: _dict_columns(attack_batch(
+                model, x[sl].to(device), y[sl].to(device), params, num_classes, gen)))
+            columns = dict(zip(_adversarial_columns(params), parts))
+            return {"x": columns.pop("x"), "y": y, **extras, **columns}
         if cfg.inversion:
             xs, extras["feature_loss"] = _in_batches(len(index), cfg.batch_size, lambda sl: invert_features(
                 model, x[sl].to(device), x0[sl].to(device), layer=params["layer"], steps=params["steps"],
@@ -161,14 +193,24 @@ def craft_job(kind: str, out: Path, *, checkpoint: Optional[Path] = None, datase
     try:
         device = ctx.device
         model = load_classifier(checkpoint, device=device)
-        source, info = load_dataset(dataset, "train", data_dir)
+        source, info = load_dataset(dataset, cfg.split, data_dir)
         check_model_fits_data(model, source[0][0][None].to(device), len(info.classes), info.name)
         result = craft(model, source, Path(out), cfg, num_classes=len(info.classes), source_name=dataset,
-                       device=device, progress=progress, resume=resume, force=force, ctx=ctx)
+                       device=device, progress=progress, resume=resume, force=force, ctx=ctx,
+                       checkpoint=checkpoint, classes=list(info.classes))
     finally:
         ctx.close()
     result["model_checkpoint"] = str(checkpoint)
     return result
+
+
+def _adversarial_columns(params) -> tuple:
+    """The order of :func:`attack_batch`'s tensors in a shard."""
+    return ("x", "success", "distortion") + (("target",) if params["target_mode"] != "none" else ())
+
+
+def _dict_columns(out: Dict[str, Tensor]) -> tuple:
+    return tuple(out[k] for k in ("x", "success", "distortion", "target") if k in out)
 
 
 __all__ = ["KINDS", "CraftConfig", "craft", "craft_header", "craft_job"]

@@ -59,6 +59,22 @@ class SmallResNet(nn.Module):
         return self.classifier(self.penultimate(self.features(x)))
 
 
+class MLP(nn.Module):
+    """A fully connected net (no convolution, no translation prior): a differently shaped model for
+    transfer studies. ``image_size`` fixes the input it takes."""
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, width: int = 256, image_size: int = 28):
+        super().__init__()
+        self.image_size = image_size
+        self.features = nn.Sequential(nn.Flatten(), nn.Linear(in_channels * image_size * image_size, 2 * width),
+                                      nn.ReLU())
+        self.penultimate = nn.Sequential(nn.Linear(2 * width, width), nn.ReLU())
+        self.classifier = nn.Linear(width, num_classes)
+
+    def forward(self, x):
+        return self.classifier(self.penultimate(self.features(x)))
+
+
 def _timm(name: str, in_channels: int = 3, num_classes: int = 10, **kwargs: Any) -> nn.Module:
     import timm
 
@@ -68,11 +84,12 @@ def _timm(name: str, in_channels: int = 3, num_classes: int = 10, **kwargs: Any)
 ARCHITECTURES: Dict[str, Callable[..., nn.Module]] = {
     "small-cnn": SmallCNN,
     "small-resnet": SmallResNet,
+    "mlp": MLP,
 }
 
 
 def build_model(arch: str, **kwargs: Any) -> nn.Module:
-    """Build ``arch`` ('small-cnn', 'small-resnet', or 'timm:<name>') with random weights."""
+    """Build ``arch`` ('small-cnn', 'small-resnet', 'mlp', or 'timm:<name>') with random weights."""
     if arch.startswith("timm:"):
         return _timm(arch[len("timm:"):], **kwargs)
     if arch not in ARCHITECTURES:

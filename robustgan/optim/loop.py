@@ -178,19 +178,31 @@ def _observes_success(rule) -> bool:
         return False
 
 
-def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop_on_success, retire_cycles,
-                 progress, desc):
-    """The loop that gathers the active rows every step: the least arithmetic, one host
-    synchronisation per step (to learn which rows are active)."""
-    samples = state.samples
+def _bind(rule, state, w, constraint, origin_rows, radius, steps):
+    """Reset the rule for this run and hand it the run's context; returns the projection."""
 
     def project(x, rows):
         if constraint is None:
             return x
         return constraint.project(x, _take(origin_rows, rows), _take(radius, rows))
 
-    rule.reset(w, samples)
-    rule.bind(RuleContext(project, origin_rows, radius, steps))
+    def gradient(v, rows):
+        with torch.enable_grad():
+            v = v.detach().requires_grad_(True)
+            _, loss = state.evaluate(v, rows)
+            return torch.autograd.grad(loss.sum(), v)[0]
+
+    rule.reset(w, state.samples)
+    rule.bind(RuleContext(project, origin_rows, radius, steps, gradient))
+    return project
+
+
+def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop_on_success, retire_cycles,
+                 progress, desc):
+    """The loop that gathers the active rows every step: the least arithmetic, one host
+    synchronisation per step (to learn which rows are active)."""
+    samples = state.samples
+    project = _bind(rule, state, w, constraint, origin_rows, radius, steps)
     use_grad = rule.needs_grad
     extra = _observes_success(rule)
     done = torch.zeros(n, dtype=torch.bool, device=w.device)
@@ -266,14 +278,7 @@ def _masked(state, w, rule, steps, constraint, origin_rows, radius, n, stop_on_s
     still active is asked of the device only every ``sync_every`` steps. It reaches the decisions of
     :func:`_first_order` (the same rows retire at the same steps)."""
     samples = state.samples
-
-    def project(x, rows):
-        if constraint is None:
-            return x
-        return constraint.project(x, _take(origin_rows, rows), _take(radius, rows))
-
-    rule.reset(w, samples)
-    rule.bind(RuleContext(project, origin_rows, radius, steps))
+    project = _bind(rule, state, w, constraint, origin_rows, radius, steps)
     use_grad = rule.needs_grad
     extra = _observes_success(rule)
     done = torch.zeros(n, dtype=torch.bool, device=w.device)

@@ -40,13 +40,16 @@ class RuleContext:
     ``project(x, rows)`` maps rows onto the feasible set; ``origin``/``radius`` are per row (all
     rows of the run); ``steps`` is the budget, for rules whose schedule depends on it.
     ``radius`` is the run's own copy, the very tensor ``project`` reads: a rule that writes into it
-    in place (FMN, DDN) moves the ball every later projection uses.
+    in place (FMN, DDN) moves the ball every later projection uses. ``gradient(w, rows)`` is the
+    objective's gradient at other variables of the same rows (counted as passes, never kept as
+    iterates): for rules that look around the iterate (variance tuning).
     """
 
     project: Callable[[Tensor, Optional[Tensor]], Tensor]
     origin: Tensor
     radius: Optional[Tensor]
     steps: int
+    gradient: Optional[Callable[[Tensor, Optional[Tensor]], Tensor]] = None
 
 
 class StepRule:

@@ -11,8 +11,9 @@ from ..cli_types import add_loop_flags, number
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a classifier (default: the shipped Fashion-MNIST CNN)")
     p.add_argument("--out", type=Path, default=Path("runs/fashion-mnist-small-cnn.pt"))
-    p.add_argument("--arch", default="small-cnn", help="small-cnn, small-resnet or timm:<name>")
-    p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, cifar10 or folder:<path>")
+    p.add_argument("--arch", default="small-cnn", help="small-cnn, small-resnet, mlp or timm:<name>")
+    p.add_argument("--dataset", default="fashion-mnist",
+                   help="fashion-mnist, cifar10, folder:<path>, npz:<file>, hf:<folder> or crafted:<folder>")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--epochs", type=positive_int, default=4)
     p.add_argument("--batch-size", type=int, default=128, help="global batch (split over torchrun processes)")

@@ -31,7 +31,7 @@ def new_classifier(arch: str, info, dataset: str, seed: int) -> tuple:
     """(Normalized model with fresh weights drawn from ``seed``, arch kwargs)."""
     torch.manual_seed(seed)
     arch_kwargs = {"in_channels": info.channels, "num_classes": len(info.classes)}
-    if arch in ("small-cnn",):
+    if arch in ("small-cnn", "mlp"):
         arch_kwargs["image_size"] = info.size
     mean, std = NORMALIZATION.get(dataset, ((0.5,) * info.channels, (0.5,) * info.channels))
     return Normalized(build_model(arch, **arch_kwargs), mean, std), arch_kwargs
