@@ -105,6 +105,9 @@ def test_invert_command_writes_latents_and_reconstructions(tmp_path_factory, tmp
     assert max(summary["latent_relative_error"][0]) < 0.1
     saved = torch.load(out / "inversion.pt", weights_only=True)
     assert saved["latents"].shape == (1, 3, 32) and (out / "reconstructions.png").stat().st_size > 500
+    from PIL import Image
+
+    assert min(Image.open(out / "reconstructions.png").size) >= 250  # two captioned rows, legible
     assert main(["invert", "--generator", str(paths[0]), "-n", "2", "--steps", "2", "--out", str(tmp_path / "d"),
                  "--quiet"]) == 0
     assert main(["invert", "--generator", str(tmp_path / "missing.pt"), "--out", str(tmp_path / "x")]) == 2

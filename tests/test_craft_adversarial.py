@@ -240,6 +240,10 @@ def test_exports_load_back_for_evaluate_and_craft(crafted, tmp_path, capsys):
     code = main(["craft", "adversarial", "--dataset", f"npz:{tmp_path / 'a.npz'}", "--attack", "fgsm", "--eps",
                  "0.05", "-n", "20", "--out", str(tmp_path / "again"), "--quiet"])
     assert code in (0, None) and CraftedDataset(tmp_path / "again").manifest["complete"]
+    from PIL import Image
+
+    preview = Image.open(tmp_path / "again" / "preview.png")  # clean / adversarial / difference, captioned
+    assert preview.size[0] >= 1000 and preview.size[1] >= 400
 
 
 def test_an_npz_of_other_tools_loads(tmp_path):

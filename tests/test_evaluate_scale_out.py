@@ -118,7 +118,8 @@ def test_two_gloo_processes_report_the_numbers_of_one(tmp_path, uninterrupted):
     assert report["processes"] == 2 and report["complete"] is True
     assert numbers(report) == numbers(uninterrupted)
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["report.json", "report.md", "robust_accuracy.png", "adversarial_examples.png", "state"])
+        ["report.json", "report.md", "report.html", "robustbench.json", "robust_accuracy.png",
+         "adversarial_examples.png", "state"])
     # every unit computed once and saved once, whichever rank ran it
     assert len(list((out / "state" / "sweep_pgd_linf").glob("unit-*.pt"))) == len(split(64, 16))
 
@@ -142,7 +143,7 @@ def _commands():
             if not action.option_strings and action.dest != "help":
                 needed.append(sorted(action.choices)[0] if action.choices else "x")
             elif action.required:
-                needed += [action.option_strings[0], "x.pt"]
+                needed += [action.option_strings[0], sorted(action.choices)[0] if action.choices else "x.pt"]
         devices = any("--device" in a.option_strings for a in parser._actions)
         found.append((path, needed, devices))
 

@@ -8,7 +8,9 @@ from ..cli_types import add_loop_flags, names, numbers
 
 def register(sub) -> None:
     p = sub.add_parser("evaluate", help="measure a classifier's robustness and write a report")
-    p.add_argument("--checkpoint", type=Path, default=None, help="classifier checkpoint (default: the shipped model)")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="classifier: a robustgan checkpoint, TorchScript, ONNX (.onnx), or a state dict (.pt, "
+                        ".safetensors) with --arch (default: the shipped model)")
     p.add_argument("--dataset", default="fashion-mnist",
                    help="fashion-mnist, cifar10, folder:<path>, npz:<file>, hf:<folder> or crafted:<folder>")
     p.add_argument("--data-dir", default=None)
@@ -36,7 +38,13 @@ def register(sub) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("robustgan-report"))
-    p.add_argument("--arch", default=None, help="architecture of a plain state-dict checkpoint: small-cnn, small-resnet, timm:<name>")
+    p.add_argument("--arch", default=None,
+                   help="architecture of a plain state-dict checkpoint: small-cnn, small-resnet, mlp, timm:<name>")
+    rb = p.add_argument_group("RobustBench models (read from its local folder layout, never downloaded)")
+    rb.add_argument("--robustbench", default=None, metavar="NAME", help="a RobustBench model name, e.g. Standard")
+    rb.add_argument("--model-dir", type=Path, default=None, help="RobustBench's models folder (default ./models)")
+    rb.add_argument("--robustbench-dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet"])
+    rb.add_argument("--robustbench-threat", default="Linf", choices=["Linf", "L2", "corruptions"])
     p.add_argument("--in-channels", type=int, default=1, help="with --arch")
     p.add_argument("--num-classes", type=int, default=10, help="with --arch")
     p.add_argument("--mean", type=numbers, default=None, help="with --arch: input normalisation mean per channel")
@@ -75,6 +83,8 @@ def run(args) -> None:
         suite_steps=args.suite_steps, suite_queries=args.suite_queries, checks=not args.no_checks,
         check_examples=args.check_examples, resume=args.resume, force=args.force,
         amp=args.amp, compile=args.compile_model, sync_every=args.sync_every,
+        robustbench=args.robustbench, model_dir=args.model_dir, robustbench_dataset=args.robustbench_dataset,
+        robustbench_threat=args.robustbench_threat,
     )
     report = evaluate_job(cfg)
     from ..distributed import is_main_process

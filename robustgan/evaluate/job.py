@@ -24,9 +24,10 @@ import torch
 from ..data import load_dataset, take
 from ..devices import resolve_device
 from ..distributed import DistContext, setup
-from ..models import load_classifier, load_model, model_fingerprint
+from ..models import load_classifier, load_model, load_robustbench, model_fingerprint, robustbench_path
 from ..models.default import DEFAULT_COMMAND, default_checkpoint_path
-from ..report import evaluation_markdown, plot_accuracy_curves, plot_adversarial_grid
+from .robustbench_json import robustbench_entries
+from ..report import evaluation_markdown, plot_accuracy_curves, plot_adversarial_grid, write_html
 from ..optim import loop_options
 from ..runs import LOCK_NAME, RunRefused, atomic_write_json, atomic_write_text, check_resume, claim, run_identity, run_lock
 from .checks import attack_check_thunks, check_envelope_bounds_sweeps, checks_to_json, masked_norms, model_checks
@@ -43,7 +44,7 @@ DEFAULT_EPS = {"linf": [0.01, 0.02, 0.05, 0.1, 0.15, 0.2], "l2": [0.25, 0.5, 1.0
 DEFAULT_ATTACKS = ["fgsm", "pgd", "deepfool", "fmn", "ddn", "cw", "lbfgs"]
 SUITE_NORMS = ("linf", "l2", "l1")
 STATE = "state"  # the run folder's sub-folder of finished work units and the run's identity
-RESULT_FILES = ("report.json", "report.md", "robust_accuracy.png", "adversarial_examples.png", STATE)
+RESULT_FILES = ("report.json", "report.md", "report.html", "robustbench.json", "robust_accuracy.png", "adversarial_examples.png", STATE)
 
 
 @dataclass
@@ -86,6 +87,10 @@ class EvaluateConfig:
     amp: Optional[str] = None  # run the model under autocast: "bf16" or "fp16"
     compile: bool = False  # run the model through torch.compile
     sync_every: Optional[int] = None  # masked rows, an early-end check every k steps (see LoopOptions)
+    robustbench: Optional[str] = None  # a RobustBench model name, read from model_dir's layout (never downloaded)
+    model_dir: Optional[Path] = None  # RobustBench's models folder (default ./models, as RobustBench)
+    robustbench_dataset: str = "cifar10"
+    robustbench_threat: str = "Linf"
 
 
 def _check(cfg: EvaluateConfig) -> None:
@@ -120,6 +125,14 @@ def _suite_eps(cfg: EvaluateConfig, norm: str) -> float:
 
 
 def _load(cfg: EvaluateConfig, device: str):
+    if cfg.robustbench is not None:
+        if cfg.checkpoint is not None:
+            raise ValueError("give --checkpoint or --robustbench, not both")
+        kwargs = {"in_channels": cfg.in_channels, "num_classes": cfg.num_classes} if cfg.arch else {}
+        model = load_robustbench(cfg.robustbench, cfg.model_dir or Path("models"), cfg.robustbench_dataset,
+                                 cfg.robustbench_threat, cfg.arch, device, cfg.mean, cfg.std, **kwargs)
+        return model, robustbench_path(cfg.robustbench, cfg.model_dir or Path("models"), cfg.robustbench_dataset,
+                                       cfg.robustbench_threat)
     ckpt = Path(cfg.checkpoint) if cfg.checkpoint else default_checkpoint_path()
     if cfg.checkpoint is None and not ckpt.exists():
         raise FileNotFoundError(f"the default model is missing from the package; create it with: {DEFAULT_COMMAND}")
@@ -134,6 +147,8 @@ def _load(cfg: EvaluateConfig, device: str):
 def identity_settings(cfg: EvaluateConfig, model_fp: str, data_source: str) -> Dict[str, Any]:
     """Every setting that changes the numbers (not where they go, how loudly, or on which device)."""
     skip = {"out", "progress", "device", "resume", "force", "compile", "sync_every"}  # the last two: same decisions
+    if cfg.robustbench is None:  # the model is named by its fingerprint; RobustBench's keys only where used
+        skip |= {"robustbench", "model_dir", "robustbench_dataset", "robustbench_threat"}
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in cfg.__dict__.items() if k not in skip}
     return dict(settings, model_fingerprint=model_fp, data_source=data_source)
 
@@ -380,7 +395,10 @@ class Evaluation:
                 self._drawn = drawn
             report["figures"] = dict(self._figures)
             atomic_write_json(report, self.out / "report.json")
-            atomic_write_text(evaluation_markdown(report), self.out / "report.md")
+            text = evaluation_markdown(report)
+            atomic_write_text(text, self.out / "report.md")
+            write_html(self.out / "report.html", f"Robustness report: {report['model']['name']}", text)
+            atomic_write_json(robustbench_entries(report), self.out / "robustbench.json")
         return report
 
 

@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..data import load_dataset
+from ..report import write_html
 from ..features import CraftConfig, CraftedDataset, craft
 from ..features.job import craft_header
 from ..features.shards import MANIFEST, dataset_identity
@@ -295,6 +296,7 @@ def _run(out: Path, scale: Scale, *, eps, norm, craft_eps, threats, datasets, st
     for suffix in ("", f"-{identity[:12]}"):  # the latest run, and this run's own copy
         atomic_write_json(results, out / f"results{suffix}.json")
         atomic_write_text(markdown_table(results), out / f"table{suffix}.md")
+        write_html(out / f"table{suffix}.html", "Robust and non-robust features", markdown_table(results))
     return results
 
 

@@ -198,6 +198,10 @@ def craft_job(kind: str, out: Path, *, checkpoint: Optional[Path] = None, datase
         result = craft(model, source, Path(out), cfg, num_classes=len(info.classes), source_name=dataset,
                        device=device, progress=progress, resume=resume, force=force, ctx=ctx,
                        checkpoint=checkpoint, classes=list(info.classes))
+        if ctx.is_main and result["shards"]:
+            from .preview import write_preview
+
+            result["preview"] = str(write_preview(Path(out), model, source, info.classes, device=device))
     finally:
         ctx.close()
     result["model_checkpoint"] = str(checkpoint)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Optional, Tuple
@@ -301,7 +302,12 @@ def run_metrics(args) -> None:
             untrained = build_generator(ckpt["generator_kwargs"]).to(args.device)
         result["untrained"] = evaluate_samples(real, generate(untrained, args.num, seed=args.seed), extractor, **kw)
     text = json.dumps(result, indent=2)
+    for warning in result.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
     if args.out is not None:
+        from ..report import json_markdown, write_html
+
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
+        write_html(args.out.with_suffix(".html"), "GAN metrics", json_markdown("GAN metrics", result))
     print(text)

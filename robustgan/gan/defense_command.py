@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from ..cli_types import number
@@ -56,6 +57,22 @@ def run(args) -> None:
                               attack_projection_restarts=args.attack_projection_restarts, eot=args.eot,
                               seed=args.seed, progress=not args.quiet)
     report["generator"] = str(args.generator)
+    report["warnings"] = defense_warnings(report, len(info.classes))
+    for warning in report["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2))
+    from ..report import json_markdown, write_html
+
+    write_html(args.out / "report.html", "Defense-GAN", json_markdown("Defense-GAN", report))
     print(json.dumps(report, indent=2))
+
+
+def defense_warnings(report: dict, num_classes: int) -> list:
+    """A defence no better than chance on clean images makes every robust accuracy below meaningless."""
+    clean = report["clean_accuracy_defended"]
+    if clean <= 1.5 / num_classes:
+        return [f"the defended classifier's clean accuracy is {100 * clean:.1f}% (chance: {100 / num_classes:.0f}%): "
+                f"the generator cannot reproduce the test images, so its robust accuracies measure nothing; "
+                f"train the generator longer or raise --steps / --restarts"]
+    return []

@@ -12,7 +12,7 @@ features, and per-class counts of generated samples (a mode-collapse diagnostic)
 from __future__ import annotations
 
 import os
-from typing import Dict, Optional, Tuple, Union
+from typing import List, Dict, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -222,7 +222,24 @@ def evaluate_samples(real: Tensor, fake: Tensor, extractor: Optional[FeatureExtr
     precision, recall = precision_recall(fr, ff, k)
     return {"fid_local": frechet_distance(fr, ff), "kid_local": kid, "kid_local_std": kid_std,
             "precision": precision, "recall": recall, "classes": class_histogram(logits),
-            "num_real": int(real.shape[0]), "num_fake": int(fake.shape[0]), "feature_layer": extractor.layer}
+            "num_real": int(real.shape[0]), "num_fake": int(fake.shape[0]), "feature_layer": extractor.layer,
+            "warnings": sample_warnings(int(real.shape[0]), int(fake.shape[0]), fr.shape[1], kid_subset_size, k)}
+
+
+def sample_warnings(num_real: int, num_fake: int, dim: int, kid_subset_size: int, k: int) -> List[str]:
+    """Sentences for metrics computed on fewer samples than they need (empty when all is well)."""
+    n = min(num_real, num_fake)
+    out = []
+    if kid_subset_size > n / 2:
+        out.append(f"KID subsets of {min(kid_subset_size, n)} drawn from {n} samples overlap "
+                   f"{'entirely' if kid_subset_size >= n else 'mostly'}: kid_local_std says nothing about the "
+                   f"spread; use at least {2 * kid_subset_size} samples or --kid-subset-size {max(n // 2, 2)}")
+    if n < dim:
+        out.append(f"FID-local from {n} samples of {dim}-dimensional features: the covariance estimate is "
+                   f"singular and the value is biased upward; use at least {dim} samples (better {10 * dim})")
+    if k >= n:
+        out.append(f"precision/recall with k = {k} neighbours among {n} samples: every sample is in every ball")
+    return out
 
 
 # --- Inception FID through torch-fidelity (optional) ----------------------------------------------

@@ -1,5 +1,7 @@
 """Load a classifier to evaluate from wherever it lives: a robustgan checkpoint, a TorchScript
-export, or a state dict for a zoo / timm architecture named by the user.
+export, an ONNX file (converted to PyTorch by ``onnx2torch``, so gradients flow and every attack
+works), a state dict (``.pt`` or ``.safetensors``) for a zoo / timm architecture named by the user,
+or a checkpoint in RobustBench's local folder layout.
 
 Every path reads weights with ``weights_only=True`` (TorchScript archives hold code by design: they
 are loaded with ``torch.jit.load``, which does not unpickle arbitrary objects).
@@ -56,6 +58,11 @@ def load_model(checkpoint: Optional[Union[str, Path]] = None, arch: Optional[str
         path = Path(checkpoint)
         if not path.is_file():
             raise FileNotFoundError(f"checkpoint not found: {path}")
+        if path.suffix.lower() == ".onnx":
+            return load_onnx(path, device)
+        if path.suffix.lower() == ".safetensors":
+            raise ValueError(f"{path} is a safetensors state dict: name its architecture "
+                             f"(--arch small-cnn | small-resnet | mlp | timm:<name>)")
         if is_torchscript(path):
             return _load_torchscript(path, device)
         ckpt = safe_load(path)
@@ -67,11 +74,92 @@ def load_model(checkpoint: Optional[Union[str, Path]] = None, arch: Optional[str
     channels = arch_kwargs.get("in_channels", 3 if arch.startswith("timm:") else 1)
     model = Normalized(net, list(mean or [0.0] * channels), list(std or [1.0] * channels))
     if checkpoint is not None:
-        state = safe_load(checkpoint)
-        if isinstance(state, dict):
-            state = state.get("state_dict", state.get("model", state))
-        try:
-            net.load_state_dict(state)
-        except RuntimeError as exc:
-            raise ValueError(f"{checkpoint}: weights do not fit {arch!r}: {str(exc)[:300]}") from None
+        load_weights(net, checkpoint, arch)
     return model.to(device).eval()
+
+
+def read_state_dict(path: Union[str, Path]) -> dict:
+    """A state dict from a ``.safetensors`` file or a ``torch.save`` one (``weights_only``), unwrapped
+    from ``state_dict``/``model`` and stripped of the ``module.`` prefix DataParallel adds."""
+    path = Path(path)
+    if path.suffix.lower() == ".safetensors":
+        try:
+            from safetensors.torch import load_file
+        except ImportError:
+            raise ImportError("reading .safetensors needs the `safetensors` package: pip install safetensors") from None
+        state = load_file(str(path))
+    else:
+        state = safe_load(path)
+    if isinstance(state, dict):
+        state = state.get("state_dict", state.get("model", state))
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} holds no state dict (a mapping of parameter names to tensors)")
+    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in state.items()}
+
+
+def load_weights(net: nn.Module, checkpoint: Union[str, Path], what: str) -> None:
+    try:
+        net.load_state_dict(read_state_dict(checkpoint))
+    except RuntimeError as exc:
+        raise ValueError(f"{checkpoint}: weights do not fit {what!r}: {str(exc)[:300]}") from None
+
+
+def load_onnx(path: Path, device: Union[str, torch.device] = "cpu") -> nn.Module:
+    """An ONNX classifier as a PyTorch module (``onnx2torch``): differentiable, so attacks see its gradients."""
+    try:
+        import onnx2torch
+    except ImportError:
+        raise ImportError("ONNX models need the `onnx2torch` package: pip install 'robustgan[onnx]'") from None
+    try:
+        net = onnx2torch.convert(str(path))
+    except Exception as exc:  # the converter raises whatever the graph provokes
+        raise ValueError(f"cannot convert {path} from ONNX to PyTorch ({first_line(exc)})") from None
+    return net.to(device).eval()
+
+
+ROBUSTBENCH_DATASETS = {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet": "imagenet"}
+ROBUSTBENCH_THREATS = {"linf": "Linf", "l2": "L2", "corruptions": "corruptions"}
+
+
+def robustbench_path(name: str, model_dir: Union[str, Path], dataset: str = "cifar10", threat: str = "Linf") -> Path:
+    """Where RobustBench keeps a model: ``MODEL_DIR/DATASET/THREAT/NAME.pt``."""
+    ds = ROBUSTBENCH_DATASETS.get(dataset.lower())
+    tm = ROBUSTBENCH_THREATS.get(threat.lower())
+    if ds is None or tm is None:
+        raise ValueError(f"RobustBench dataset must be one of {sorted(ROBUSTBENCH_DATASETS)} and threat one of "
+                         f"{sorted(ROBUSTBENCH_THREATS)}, got {dataset!r}, {threat!r}")
+    return Path(model_dir) / ds / tm / f"{name}.pt"
+
+
+def load_robustbench(name: str, model_dir: Union[str, Path], dataset: str = "cifar10", threat: str = "Linf",
+                     arch: Optional[str] = None, device: Union[str, torch.device] = "cpu",
+                     mean: Optional[Sequence[float]] = None, std: Optional[Sequence[float]] = None,
+                     **arch_kwargs) -> nn.Module:
+    """A RobustBench model from its local folder, never downloaded.
+
+    The architecture comes from the ``robustbench`` package's model zoo when it is installed, or from
+    ``arch`` (a zoo / timm name, e.g. for a model trained with RobustBench's layout but not in its zoo).
+    """
+    path = robustbench_path(name, model_dir, dataset, threat)
+    if not path.is_file():
+        raise FileNotFoundError(f"no RobustBench checkpoint at {path} (this library never downloads; copy the file "
+                                f"RobustBench wrote there, or point --model-dir at its models folder)")
+    if arch is not None:
+        return load_model(path, arch, device, mean, std, **arch_kwargs)
+    try:
+        from robustbench.model_zoo import model_dicts
+        from robustbench.model_zoo.enums import BenchmarkDataset, ThreatModel
+    except Exception as exc:  # ImportError, or the package's own import-time dependencies
+        raise ImportError(f"the architecture of {name!r} comes from the `robustbench` package, which cannot be "
+                          f"imported here ({first_line(exc)}); install it, or name the architecture with --arch") from None
+    zoo = model_dicts[BenchmarkDataset(ROBUSTBENCH_DATASETS[dataset.lower()])][ThreatModel(ROBUSTBENCH_THREATS[threat.lower()])]
+    if name not in zoo:
+        raise ValueError(f"{name!r} is not in RobustBench's {dataset} {threat} zoo")
+    net = zoo[name]["model"]()
+    state = read_state_dict(path)
+    state = {(k[len("model."):] if k.startswith("model.") and not hasattr(net, "model") else k): v for k, v in state.items()}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: weights do not fit RobustBench's {name}: {str(exc)[:300]}") from None
+    return net.to(device).eval()

@@ -78,3 +78,27 @@ def plot_adversarial_grid(clean: Tensor, adversarial: Tensor, labels: Sequence[s
     if title:
         fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
+
+
+def labelled_grid(rows: Sequence[Tensor], row_names: Sequence[str], captions: Sequence[Sequence[str]], path: Path,
+                  title: Optional[str] = None, marked: Optional[Sequence[Sequence[bool]]] = None) -> Path:
+    """Image rows with a caption under every tile (class, residual, confidence …) and a name per row,
+    at a size people can read (each tile about 1.3 inches); ``marked`` tiles get a red caption."""
+    n_rows, n_cols = len(rows), max(r.shape[0] for r in rows)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.35 * n_cols + 0.8, 1.5 * n_rows + 0.4), squeeze=False)
+    for r, images in enumerate(rows):
+        for c in range(n_cols):
+            ax = axes[r, c]
+            ax.axis("off")
+            if c >= images.shape[0]:
+                continue
+            img = images[c].detach().cpu().clamp(0, 1).permute(1, 2, 0).numpy()
+            grey = img.shape[2] == 1
+            ax.imshow(img.squeeze(2) if grey else img, cmap="gray" if grey else None, vmin=0, vmax=1)
+            hot = bool(marked[r][c]) if marked is not None else False
+            ax.set_title(captions[r][c], fontsize=7, color="crimson" if hot else "black")
+        axes[r, 0].text(-0.12, 0.5, row_names[r], transform=axes[r, 0].transAxes, rotation=90, va="center",
+                        ha="right", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)

@@ -8,6 +8,7 @@ trains with DistributedDataParallel; rank 0 alone prints and writes checkpoints.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from ..interrupt import RunInterrupted, deferred_interrupt
 from ..models.checkpoint import atomic_save, safe_load
 from ..runs import check_resume, run_identity
 from ..validation import check_positive_int
@@ -98,6 +100,76 @@ def _loader(train_set: Dataset, config: TrainConfig, epoch: int, ctx: distribute
                       num_workers=config.num_workers, drop_last=False)
 
 
+def _epoch(model, net, opt, train_set, config, epoch, ctx, perturb, device, show, stop, mid, save) -> dict:
+    """One epoch; ``mid`` continues one interrupted after ``mid['batches']`` batches. On Ctrl-C
+    (``stop.requested``) the batch under way finishes, ``save`` writes the epoch's position and the
+    run raises :class:`RunInterrupted`."""
+    adv = config.adversarial
+    loader = _loader(train_set, config, epoch, ctx)
+    attack_gen = torch.Generator().manual_seed(attack_seed(config.seed, epoch, ctx.rank))
+    shift_gen = torch.Generator().manual_seed(shift_seed(config.seed, epoch, ctx.rank))
+    done, seen, loss_sum, correct, before = 0, 0, 0.0, 0, 0.0
+    if mid is not None:
+        done, seen, loss_sum, correct, before = (mid["batches"], mid["seen"], mid["loss_sum"], mid["correct"],
+                                                 mid["seconds"])
+        attack_gen.set_state(mid["attack_gen"])
+        shift_gen.set_state(mid["shift_gen"])
+    net.train()
+    t0 = time.perf_counter()
+    batches = itertools.islice(iter(loader), done, None)  # the same order: the skipped batches are drawn, not used
+    bar = tqdm(batches, total=len(loader), initial=done, desc=f"epoch {epoch + 1}/{config.epochs}",
+               disable=not show, leave=False)
+    for x, y in bar:
+        x, y = x.to(device), y.to(device)
+        if config.shift:
+            x = random_shift(x, config.shift, shift_gen)
+        if adv is not None:
+            loss, logits = adversarial_batch_loss(adv, net, model, x, y, attack_gen)
+        else:
+            if perturb is not None:
+                x = perturb(model, x, y)
+            logits = net(x)
+            loss = F.cross_entropy(logits, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        done += 1
+        seen += len(y)
+        loss_sum += float(loss.detach()) * len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+        if stop.requested and done < len(loader):
+            bar.close()
+            where = save({"epoch": epoch, "partial": {
+                "batches": done, "seen": seen, "loss_sum": loss_sum, "correct": correct,
+                "seconds": before + time.perf_counter() - t0,
+                "attack_gen": attack_gen.get_state(), "shift_gen": shift_gen.get_state()}})
+            hint = f"; checkpoint saved at {where}: continue with --resume" if where else \
+                " (no checkpoint was asked for: the run cannot be continued)"
+            raise RunInterrupted(f"interrupted in epoch {epoch + 1} of {config.epochs} after batch {done} of "
+                                 f"{len(loader)}{hint}")
+    elapsed = before + time.perf_counter() - t0
+    seen, loss_sum, correct = ctx.sum([seen, loss_sum, correct])
+    record = {"epoch": epoch + 1, "loss": loss_sum / seen, "train_acc": correct / seen,
+              "seconds": elapsed, "images_per_s": seen / elapsed}
+    if adv is not None:
+        record["train_acc_kind"] = f"adversarial ({adv.method})"
+    return record
+
+
+def _save(checkpoint, ctx, model, opt, history, config, identity, perturb, extra: dict):
+    """The resumable state (weights, optimiser, RNG, history, identity) plus ``extra``; returns the path."""
+    rng_states = ctx.gather(torch.get_rng_state())
+    if checkpoint is None or not ctx.is_main:
+        return None
+    atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                 "history": history.epochs, "torch_rng": rng_states[0], "torch_rng_ranks": rng_states,
+                 "config": config.identity(), "run": run_identity({**config.identity(), **(identity or {})}),
+                 **({"perturb": perturb.state_dict()} if hasattr(perturb, "state_dict") else {}), **extra},
+                checkpoint)
+    return checkpoint
+
+
 def _restore(checkpoint: Path, config: TrainConfig, model: nn.Module, opt, device: str,
              ctx: distributed.DistContext, perturb: Optional[Perturb] = None,
              identity: Optional[Dict[str, Any]] = None) -> tuple:
@@ -122,7 +194,7 @@ def _restore(checkpoint: Path, config: TrainConfig, model: nn.Module, opt, devic
         if "perturb" not in state:
             raise ValueError(f"cannot resume {checkpoint}: it was written without this perturb hook")
         perturb.load_state_dict(state["perturb"])
-    return int(state["epoch"]), list(state["history"])
+    return int(state["epoch"]), list(state["history"]), state.get("partial")
 
 
 def train_classifier(model: nn.Module, train_set: Dataset, config: TrainConfig, *,
@@ -160,58 +232,27 @@ def _train(model, train_set, config, test_set, checkpoint, resume, perturb, devi
     net = ctx.wrap(model)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     history = TrainHistory()
-    start_epoch = 0
+    start_epoch, partial = 0, None
     if resume and checkpoint is not None and Path(checkpoint).exists():
-        start_epoch, history.epochs = _restore(Path(checkpoint), config, model, opt, device, ctx, perturb, identity)
+        start_epoch, history.epochs, partial = _restore(Path(checkpoint), config, model, opt, device, ctx, perturb,
+                                                        identity)
     elif resume:
         raise FileNotFoundError(f"--resume given but no checkpoint at {checkpoint}")
     else:
         torch.manual_seed(config.seed + 1_000_003 * ctx.rank)
     show = progress and ctx.is_main
     adv = config.adversarial
-    for epoch in range(start_epoch, config.epochs):
-        loader = _loader(train_set, config, epoch, ctx)
-        attack_gen = torch.Generator().manual_seed(attack_seed(config.seed, epoch, ctx.rank))
-        shift_gen = torch.Generator().manual_seed(shift_seed(config.seed, epoch, ctx.rank))
-        net.train()
-        t0, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not show, leave=False)
-        for x, y in bar:
-            x, y = x.to(device), y.to(device)
-            if config.shift:
-                x = random_shift(x, config.shift, shift_gen)
-            if adv is not None:
-                loss, logits = adversarial_batch_loss(adv, net, model, x, y, attack_gen)
-            else:
-                if perturb is not None:
-                    x = perturb(model, x, y)
-                logits = net(x)
-                loss = F.cross_entropy(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            seen += len(y)
-            loss_sum += float(loss.detach()) * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
-        elapsed = time.perf_counter() - t0
-        seen, loss_sum, correct = ctx.sum([seen, loss_sum, correct])
-        record = {"epoch": epoch + 1, "loss": loss_sum / seen, "train_acc": correct / seen,
-                  "seconds": elapsed, "images_per_s": seen / elapsed}
-        if adv is not None:
-            record["train_acc_kind"] = f"adversarial ({adv.method})"
-        if test_set is not None and ctx.is_main:
-            record["test_acc"] = accuracy(model, test_set, device=device)
-        history.epochs.append(record)
-        if show:
-            tqdm.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
-        rng_states = ctx.gather(torch.get_rng_state())
-        if checkpoint is not None and ctx.is_main:
-            atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
-                         "history": history.epochs, "torch_rng": rng_states[0], "torch_rng_ranks": rng_states,
-                         "config": config.identity(), "run": run_identity({**config.identity(), **(identity or {})}),
-                         **({"perturb": perturb.state_dict()} if hasattr(perturb, "state_dict") else {})},
-                        checkpoint)
-        ctx.barrier()
+    with deferred_interrupt(enabled=not ctx.active) as stop:
+        for epoch in range(start_epoch, config.epochs):
+            mid = partial if epoch == start_epoch else None
+            record = _epoch(model, net, opt, train_set, config, epoch, ctx, perturb, device, show, stop, mid,
+                            lambda extra: _save(checkpoint, ctx, model, opt, history, config, identity, perturb, extra))
+            if test_set is not None and ctx.is_main:
+                record["test_acc"] = accuracy(model, test_set, device=device)
+            history.epochs.append(record)
+            if show:
+                tqdm.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
+            _save(checkpoint, ctx, model, opt, history, config, identity, perturb, {"epoch": epoch + 1})
+            ctx.barrier()
     model.eval()
     return history

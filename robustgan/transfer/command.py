@@ -93,5 +93,11 @@ def run(args) -> None:
     (args.out / "transfer.json").write_text(json.dumps(report, indent=2))
     (args.out / "transfer.md").write_text(result.markdown() + "\n")
     plot_matrix(result, args.out / "transfer.png", f"{args.attack} ε={args.eps} ({args.norm})")
+    from ..report import write_html
+
+    page = (f"# Transfer: {args.attack}, ε = {args.eps:g} ({args.norm}), {len(y)} images\n\n"
+            "A cell: the share of examples crafted on the source (row) that fool the target (column), among "
+            f"the points both classify correctly.\n\n{result.markdown()}\n\n![transfer matrix](transfer.png)\n")
+    write_html(args.out / "transfer.html", "Transfer matrix", page)
     print(result.markdown())
-    print(f"wrote {args.out / 'transfer.json'}, transfer.md and transfer.png")
+    print(f"wrote {args.out / 'transfer.json'}, transfer.md, transfer.png and transfer.html")

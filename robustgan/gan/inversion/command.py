@@ -156,7 +156,7 @@ def _settings(args) -> dict:
 
 
 INVERT_RESULTS = ("inversion.pt", "inversion.json", "reconstructions.png", "state")
-ATTRIBUTE_RESULTS = ("report.json", "roc.png", "confusion.png", "reconstructions.png", "state")
+ATTRIBUTE_RESULTS = ("report.json", "report.html", "roc.png", "confusion.png", "reconstructions.png", "state")
 NOT_IDENTITY = {"out", "quiet", "device", "threads", "resume", "force", "command"}
 
 
@@ -231,16 +231,30 @@ def _invert(args, ctx) -> None:
             _write_inversion(args, gens, images, res, true_z, seconds)
 
 
+def _labelled_reconstructions(args, images, res, show: int = 12) -> None:
+    """reconstructions.png: the images, then each generator's reconstruction captioned with its
+    residual; the best generator's per image in red."""
+    from ...report import labelled_grid
+
+    m = min(show, images.shape[0])
+    names = [Path(p).stem for p in args.generators]
+    residuals = res.residuals.cpu()[:, :m]
+    rows = [images[:m].cpu()] + [res.reconstructions[k, :m].cpu() for k in range(len(names))]
+    captions = [[f"image {i}" for i in range(m)]] + [[f"residual {float(v):.3g}" for v in residuals[k]]
+                                                     for k in range(len(names))]
+    marked = [[False] * m] + [[bool(res.best[i] == k) for i in range(m)] for k in range(len(names))]
+    labelled_grid(rows, ["images", *names], captions, args.out / "reconstructions.png",
+                  "inversions (red: the smallest residual)", marked)
+
+
 def _write_inversion(args, gens, images, res, true_z, seconds: float) -> None:
     """inversion.pt (latents, residuals, images), reconstructions.png and inversion.json (rank 0)."""
     from ...models.checkpoint import atomic_save
     from ...runs import atomic_write_json
-    from ..grid import save_grid
-    from .plots import reconstruction_rows
 
     atomic_save({"latents": res.latents.cpu(), "residuals": res.residuals.cpu(), "images": images.cpu(),
                  "true_latents": true_z, "generators": [str(p) for p in args.generators]}, args.out / "inversion.pt")
-    save_grid(reconstruction_rows(images, res.reconstructions), args.out / "reconstructions.png", nrow=images.shape[0])
+    _labelled_reconstructions(args, images, res)
     summary = {"images": images.shape[0], "generators": [str(p) for p in args.generators], "seconds": round(seconds, 2),
                "redrawn": res.redrawn, "best_generator": res.best.tolist(), "residuals": res.residuals.tolist(),
                "settings": _settings(args)}
@@ -324,6 +338,11 @@ def _write_attribution(args, run, num_generators: int) -> None:
     show = torch.cat([(run.truth == i).nonzero().squeeze(1)[:4] for i in [*range(num_generators), NONE]])
     save_grid(reconstruction_rows(run.images[show], run.inversion.reconstructions[:, show]),
               args.out / "reconstructions.png", nrow=show.numel())
+    from ...report import json_markdown, write_html
+
+    figures = {"ROC": "roc.png", "confusion": "confusion.png", "reconstructions (first row: the images)": "reconstructions.png"}
+    write_html(args.out / "report.html", "Attribution report",
+               json_markdown("Attribution report", report, figures, skip=("command",)))
     if not args.quiet:
         keys = ("accuracy_generated", "real_labelled_none", "threshold", "calibration_fpr", "auc")
         print(json.dumps({"out": str(args.out), **{k: report.get(k) for k in keys},
