@@ -41,6 +41,12 @@ class Queries:
     def __init__(self, n: int, device: torch.device):
         self.forwards = torch.zeros(n, dtype=torch.long, device=device)
         self.backwards = torch.zeros(n, dtype=torch.long, device=device)
+        self.steps = torch.zeros(n, dtype=torch.long, device=device)  # summed by add_run
+
+    def add_run(self, res) -> "Queries":
+        """A whole run over every sample (a penalty-search round): its passes and its steps."""
+        self.steps += res.steps.to(self.steps.device).long()
+        return self.add(res)
 
     def add(self, res, index: Optional[Tensor] = None) -> "Queries":
         """Add an :class:`~robustgan.optim.OptimizeResult`'s counts (of the samples ``index``)."""

@@ -18,9 +18,10 @@ import torch
 from torch import Tensor, nn
 
 from robustgan.objectives import TargetedDLR
-from robustgan.optim import APGD, Ball, Box, frozen, gaussian_noise, optimize, parse_norm, uniform_in_ball
+from robustgan.optim import APGD, Ball, Box, gaussian_noise, optimize, parse_norm, uniform_in_ball
 from robustgan.validation import check_positive_int
 
+from ._targets import per_target
 from ._common import AttackResult, Queries, Norm, adversarial_loss, finish, fooled, fooled_within, generator_for, prepare
 
 
@@ -42,7 +43,7 @@ def eps_schedule(steps: int) -> List[Tuple[float, int]]:
 def _run(model: nn.Module, x: Tensor, y: Tensor, objective_for: Callable[[Tensor], object], p: float,
          eps: Tensor, steps: int, restarts: int, early_stop: bool, large_reps: bool,
          gen: Optional[torch.Generator], progress: bool, desc: str):
-    """One APGD attack on all of ``x``; returns (x_adv, success, steps or None, queries).
+    """One APGD attack on all of ``x``; returns (x_adv, success, steps per point, queries).
     ``objective_for(index)`` is the loss for the points ``x[index]``."""
     n = x.shape[0]
     if not large_reps:
@@ -56,6 +57,7 @@ def _run(model: nn.Module, x: Tensor, y: Tensor, objective_for: Callable[[Tensor
         raise ValueError("large_reps is L1-APGD's ε schedule; use it with norm='l1'")
     x_adv, success = x.clone(), torch.zeros(n, dtype=torch.bool, device=x.device)
     spent = Queries(n, x.device)
+    used = torch.zeros(n, dtype=torch.long, device=x.device)
     for _ in range(restarts):  # independent schedules, each on the points the earlier ones left
         alive = (~success).nonzero().squeeze(1)
         current, init = x[alive], _start(p)
@@ -69,12 +71,13 @@ def _run(model: nn.Module, x: Tensor, y: Tensor, objective_for: Callable[[Tensor
                 progress=progress, desc=f"{desc} {factor:g}ε",
             )
             spent.add(res, alive)
+            used[alive] += res.steps.to(used.device).long()
             won = res.success
             x_adv[alive[won]] = res.x[won]
             success[alive[won]] = True
             alive, current, init = alive[~won], res.x[~won], None
         x_adv[alive] = current  # the unbroken keep their best point at ε, as without the schedule
-    return x_adv, success, None, spent
+    return x_adv, success, used, spent
 
 
 def _check_budget(steps: int, restarts: int) -> Tuple[int, int]:
@@ -104,16 +107,6 @@ def apgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *, n
     return finish(model, x_adv, x, y, None, p, steps_used, success, queries=spent)
 
 
-@torch.no_grad()
-def ranked_targets(model: nn.Module, x: Tensor, count: int) -> Tensor:
-    """(count, N): the 2nd, 3rd, … most likely class of each clean input."""
-    with frozen([model]):
-        logits = model(x)
-    if count > logits.shape[1] - 1:
-        raise ValueError(f"at most {logits.shape[1] - 1} target classes, got {count}")
-    return logits.argsort(dim=1, descending=True)[:, 1:count + 1].t()
-
-
 def apgd_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
                   norm: Norm = "linf", targets: int = 9, steps: int = 100, restarts: int = 1,
                   large_reps: bool = False, seed: Optional[int] = 0, generator: Optional[torch.Generator] = None,
@@ -126,26 +119,11 @@ def apgd_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tens
     steps, restarts = _check_budget(steps, restarts)
     targets = check_positive_int(targets, "targets")
     eps_all = _per_sample(eps, x.shape[0], x.device)
-    order = ranked_targets(model, x, min(targets, num_classes(model, x) - 1))
     gen = generator_for(seed, generator)
-    x_adv, success = x.clone(), torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
-    spent = Queries(x.shape[0], x.device).add_forward()  # the clean pass that ranks the targets
-    for t in order:
-        alive = (~success).nonzero().squeeze(1)
-        if alive.numel() == 0:
-            break
-        goal = t[alive]
-        found, won, _, used = _run(
-            model, x[alive], y[alive], lambda index, goal=goal: -TargetedDLR(goal[index]), p, eps_all[alive],
-            steps, restarts, True, large_reps, gen, progress, "APGD-T")
-        spent.forwards[alive] += used.forwards
-        spent.backwards[alive] += used.backwards
-        x_adv[alive[won]] = found[won]
-        success[alive[won]] = True
-    return finish(model, x_adv, x, y, None, p, None, success, queries=spent)
 
+    def toward(alive: Tensor, goal: Tensor) -> tuple:
+        return _run(model, x[alive], y[alive], lambda index: -TargetedDLR(goal[index]), p, eps_all[alive],
+                    steps, restarts, True, large_reps, gen, progress, "APGD-T")
 
-@torch.no_grad()
-def num_classes(model: nn.Module, x: Tensor) -> int:
-    with frozen([model]):
-        return int(model(x[:1]).shape[1])
+    x_adv, success, steps_used, spent = per_target(model, x, targets, toward)
+    return finish(model, x_adv, x, y, None, p, steps_used, success, queries=spent)

@@ -47,6 +47,6 @@ def cw_l2(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = 
 
     initial = torch.full((x.shape[0],), float(c), device=x.device)
     best, _, found, _ = search_penalty(run, initial, search_rounds, raise_on_success=False,
-                                       distance=lambda z: lp_norm(z - x, 2), origin=x, on_result=spent.add)
+                                       distance=lambda z: lp_norm(z - x, 2), origin=x, on_result=spent.add_run)
     x_adv = torch.where(found.reshape(-1, 1, 1, 1), best, x)
-    return finish(model, x_adv, x, y, target, 2.0, queries=spent)
+    return finish(model, x_adv, x, y, target, 2.0, spent.steps, queries=spent)

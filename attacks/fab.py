@@ -14,8 +14,8 @@ from robustgan.objectives import LogitGap
 from robustgan.optim import Box, FABStep, lp_norm, optimize, parse_norm
 from robustgan.validation import check_positive_int
 
-from ._common import AttackResult, Queries, Norm, finish, fooled_within, prepare
-from .apgd import num_classes, ranked_targets
+from ._common import AttackResult, Norm, finish, fooled_within, prepare
+from ._targets import per_target
 
 
 def fab_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *, norm: Norm = "linf",
@@ -28,20 +28,14 @@ def fab_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tenso
     targets = check_positive_int(targets, "targets")
     eps_all = eps if isinstance(eps, Tensor) and eps.dim() > 0 else torch.full((x.shape[0],), float(eps))
     eps_all = eps_all.to(x.device)
-    order = ranked_targets(model, x, min(targets, num_classes(model, x) - 1))
-    x_adv, success = x.clone(), torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
-    spent = Queries(x.shape[0], x.device).add_forward()  # the clean pass that ranks the targets
-    for t in order:
-        alive = (~success).nonzero().squeeze(1)
-        if alive.numel() == 0:
-            break
-        radius = eps_all[alive]
+
+    def toward(alive: Tensor, goal: Tensor) -> tuple:
         res = optimize(
-            model, x[alive], LogitGap(t[alive]), step=FABStep(p), steps=steps, constraint=Box(0, 1),
-            target=y[alive], success=fooled_within(p, radius), stop_on_success=True,
+            model, x[alive], LogitGap(goal), step=FABStep(p), steps=steps, constraint=Box(0, 1),
+            target=y[alive], success=fooled_within(p, eps_all[alive]), stop_on_success=True,
             score=lambda ev, loss: lp_norm(ev.x - ev.origin, p), progress=progress, desc="FAB-T",
         )
-        spent.add(res, alive)
-        x_adv[alive[res.success]] = res.x[res.success]
-        success[alive[res.success]] = True
-    return finish(model, x_adv, x, y, None, p, None, success, queries=spent)
+        return res.x, res.success, res.steps, res
+
+    x_adv, success, steps_used, spent = per_target(model, x, targets, toward)
+    return finish(model, x_adv, x, y, None, p, steps_used, success, queries=spent)

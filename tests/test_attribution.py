@@ -81,6 +81,8 @@ def test_attribute_command_among_three_seeds_of_one_architecture(tmp_path_factor
     assert q["generated_under_own_generator"]["q50"] < 0.1 * q["generated_under_other_generators"]["q05"]
     for name in ("roc.png", "confusion.png", "reconstructions.png"):
         assert (out / name).stat().st_size > 1000, name
+    page = (out / "report.html").read_text()  # one page, the three figures inside it
+    assert page.count("data:image/png;base64,") == 3 and f"{report['auc'][next(iter(report['auc']))]:.4g}" in page
     assert report["command"].startswith("robustgan attribute --generator")
 
     # attributing a file of images with a given threshold: decisions only

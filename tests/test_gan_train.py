@@ -199,6 +199,8 @@ def test_cli_train_sample_metrics(tmp_path, capsys):
     report = json.loads((tmp_path / "m.json").read_text())
     assert report["fid_local"] > 0 and "Inception" in report["note"] and sum(report["classes"]["counts"]) == 200
     assert report["untrained"]["fid_local"] > 0
+    page = (tmp_path / "m.html").read_text()  # the same numbers as a page
+    assert f"{report['fid_local']:.4g}" in page and report["warnings"] == []  # 200 samples, subsets of 100: enough
     # errors are reported without a traceback
     capsys.readouterr()
     assert main(["gan", "train", "--loss", "nope", "--out", str(tmp_path / "x")]) == 2

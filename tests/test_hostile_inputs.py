@@ -338,3 +338,13 @@ def test_hostile_calls_work_or_fail_with_a_sentence(call):
     if name != "optimize":
         assert res.success.dtype == torch.bool and res.success.shape == (x.shape[0],)
 
+
+
+@pytest.mark.parametrize("name", sorted(attacks.ATTACKS))
+def test_every_attack_reports_steps_and_passes_per_sample(name, data):
+    x, y = data
+    res = run_attack(name, tiny_model(), x, y)
+    for field in ("steps", "forwards", "backwards"):
+        value = getattr(res, field)
+        assert isinstance(value, torch.Tensor) and value.shape == (x.shape[0],), field
+        assert bool((value >= 0).all()), field

@@ -9,8 +9,6 @@ optimiser.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
-
 import torch
 from torch import Tensor
 

@@ -108,11 +108,10 @@ def optimize(
                 raise ValueError("L-BFGS-B supports a box constraint only; use a penalty for the distance")
             run_lbfgsb(state, w, step, steps, constraint, progress=progress, desc=desc)
             return state.result(n, torch.full((n,), steps, device=device), [])
+        run = _Run(state, w, step, steps, constraint, origin_rows, radius, n, retire_cycles, progress, desc)
         if options.sync_every is not None:
-            return _masked(state, w, step, steps, constraint, origin_rows, radius, n, stop_on_success,
-                           retire_cycles, options.sync_every, progress, desc)
-        return _first_order(state, w, step, steps, constraint, origin_rows, radius, n, stop_on_success,
-                            retire_cycles, progress, desc)
+            return _masked(run, w, stop_on_success, options.sync_every)
+        return _first_order(run, w, stop_on_success)
 
 
 def _bounds(constraint, parametrization) -> tuple:
@@ -178,41 +177,72 @@ def _observes_success(rule) -> bool:
         return False
 
 
-def _bind(rule, state, w, constraint, origin_rows, radius, steps):
-    """Reset the rule for this run and hand it the run's context; returns the projection."""
+class _Run:
+    """What both loops set up the same way: the rule bound to the run, the projection, the retired
+    flags per sample (``done``) and per row (``cycled``), the cycle detector, the steps each sample
+    used and the progress bar; plus one evaluate-differentiate-observe pass."""
 
-    def project(x, rows):
-        if constraint is None:
+    def __init__(self, state, w, rule, steps, constraint, origin_rows, radius, n, retire_cycles, progress, desc):
+        self.state, self.rule, self.steps, self.n = state, rule, steps, n
+        self.samples = state.samples
+        self.constraint, self.origin_rows, self.radius = constraint, origin_rows, radius
+        rule.reset(w, self.samples)
+        rule.bind(RuleContext(self.project, origin_rows, radius, steps, self.gradient))
+        self.use_grad = rule.needs_grad
+        self.extra = _observes_success(rule)
+        rows = self.samples.shape[0]
+        self.done = torch.zeros(n, dtype=torch.bool, device=w.device)
+        self.cycled = torch.zeros(rows, dtype=torch.bool, device=w.device)  # rows retired by a cycle
+        self.cycles = CycleDetector(rows, steps, w[0].numel(), w.device) if retire_cycles else None
+        self.steps_used = torch.full((n,), steps, device=w.device)
+        self.bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
+
+    def project(self, x, rows):
+        if self.constraint is None:
             return x
-        return constraint.project(x, _take(origin_rows, rows), _take(radius, rows))
+        return self.constraint.project(x, _take(self.origin_rows, rows), _take(self.radius, rows))
 
-    def gradient(v, rows):
+    def gradient(self, v, rows):
+        """The objective's gradient at other variables of the rows (for rules that look around)."""
         with torch.enable_grad():
             v = v.detach().requires_grad_(True)
-            _, loss = state.evaluate(v, rows)
+            _, loss = self.state.evaluate(v, rows)
             return torch.autograd.grad(loss.sum(), v)[0]
 
-    rule.reset(w, state.samples)
-    rule.bind(RuleContext(project, origin_rows, radius, steps, gradient))
-    return project
+    def active(self) -> Tensor:
+        return ~self.done[self.samples] & ~self.cycled
+
+    def evaluate(self, w_rows, rows, last: bool, active=None):
+        """Forward (and backward unless ``last``), record, hand the rule what it observes;
+        returns (evaluation, loss, gradient or None, success flags or None)."""
+        differentiate = self.use_grad and not last
+        with torch.set_grad_enabled(differentiate):
+            w_rows.requires_grad_(differentiate)
+            ev, loss = self.state.evaluate(w_rows, rows, active)
+            grad = torch.autograd.grad(loss.sum(), w_rows)[0] if differentiate else None
+        succ = self.state.record(ev, loss, rows, active)
+        if self.extra:
+            self.rule.observe(w_rows.detach(), loss.detach(), grad, rows, success=succ)
+        else:
+            self.rule.observe(w_rows.detach(), loss.detach(), grad, rows)
+        return ev, loss, grad, succ
+
+    def retire_finished(self, t: int) -> None:
+        _finish_samples(self.steps_used, self.done, self.cycled, self.samples, self.n, t)
+
+    def tick(self, active_rows: int, loss: float) -> None:
+        self.bar.update(1)
+        if not self.bar.disable:
+            self.bar.set_postfix(active=active_rows, loss=f"{loss:.4g}")
 
 
-def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop_on_success, retire_cycles,
-                 progress, desc):
+def _first_order(run: _Run, w, stop_on_success):
     """The loop that gathers the active rows every step: the least arithmetic, one host
     synchronisation per step (to learn which rows are active)."""
-    samples = state.samples
-    project = _bind(rule, state, w, constraint, origin_rows, radius, steps)
-    use_grad = rule.needs_grad
-    extra = _observes_success(rule)
-    done = torch.zeros(n, dtype=torch.bool, device=w.device)
-    cycled = torch.zeros(samples.shape[0], dtype=torch.bool, device=w.device)  # rows retired by a cycle
-    cycles = CycleDetector(samples.shape[0], steps, w[0].numel(), w.device) if retire_cycles else None
-    steps_used = torch.full((n,), steps, device=w.device)
+    state, steps = run.state, run.steps
     trace = []
-    bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
     for t in range(steps + 1):
-        active = ~done[samples] & ~cycled
+        active = run.active()
         if not bool(active.any()):
             break
         rows = None if bool(active.all()) else active.nonzero().squeeze(1)
@@ -221,16 +251,7 @@ def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop
         if last and state.keep == "final":
             state.keep_final(state.inputs(w_rows, rows), rows)
             break
-        differentiate = use_grad and not last
-        with torch.set_grad_enabled(differentiate):
-            w_rows.requires_grad_(differentiate)
-            ev, loss = state.evaluate(w_rows, rows)
-            grad = torch.autograd.grad(loss.sum(), w_rows)[0] if differentiate else None
-        succ = state.record(ev, loss, rows)
-        if extra:
-            rule.observe(w_rows.detach(), loss.detach(), grad, rows, success=succ)
-        else:
-            rule.observe(w_rows.detach(), loss.detach(), grad, rows)
+        ev, loss, grad, succ = run.evaluate(w_rows, rows, last)
         trace.append(float(loss.detach().mean()))
         if last:
             break
@@ -238,31 +259,29 @@ def _first_order(state, w, rule, steps, constraint, origin_rows, radius, n, stop
         leaving = torch.zeros_like(idx, dtype=torch.bool)
         if stop_on_success and succ is not None and bool(succ.any()):
             newly = torch.unique(ev.samples[succ])
-            done[newly] = True
-            leaving |= done[ev.samples]
-        if cycles is not None:
-            repeat = cycles.seen(w_rows, rows) & ~leaving
+            run.done[newly] = True
+            leaving |= run.done[ev.samples]
+        if run.cycles is not None:
+            repeat = run.cycles.seen(w_rows, rows) & ~leaving
             if bool(repeat.any()):
-                cycled[idx[repeat]] = True
+                run.cycled[idx[repeat]] = True
                 leaving |= repeat
         keep_rows = rows
         if bool(leaving.any()):
-            _finish_samples(steps_used, done, cycled, samples, n, t)
+            run.retire_finished(t)
             still = ~leaving
             if not bool(still.any()):
                 break
             keep_rows, w_rows = idx[still], w_rows[still]
             grad = None if grad is None else grad[still]
-        moved = project(rule.step(w_rows.detach(), grad, keep_rows), keep_rows)
+        moved = run.project(run.rule.step(w_rows.detach(), grad, keep_rows), keep_rows)
         if keep_rows is None:
             w = moved.detach()
         else:
             w[keep_rows] = moved.detach()
-        bar.update(1)
-        if progress:
-            bar.set_postfix(active=int((~done).sum()), loss=f"{trace[-1]:.4g}")
-    bar.close()
-    return state.result(n, steps_used, trace)
+        run.tick(int((~run.done).sum()) if not run.bar.disable else 0, trace[-1])
+    run.bar.close()
+    return state.result(run.n, run.steps_used, trace)
 
 
 def _finish_samples(steps_used: Tensor, done: Tensor, cycled: Tensor, samples: Tensor, n: int, t: int) -> None:
@@ -271,24 +290,15 @@ def _finish_samples(steps_used: Tensor, done: Tensor, cycled: Tensor, samples: T
     steps_used.copy_(torch.where(retired & (steps_used > t), torch.full_like(steps_used, t), steps_used))
 
 
-def _masked(state, w, rule, steps, constraint, origin_rows, radius, n, stop_on_success, retire_cycles,
-            sync_every, progress, desc):
+def _masked(run: _Run, w, stop_on_success, sync_every):
     """The sync-free loop: every row stays in the batch and retired rows are masked (not moved,
     not recorded, not counted), so each step is the same sequence of kernels; whether any row is
     still active is asked of the device only every ``sync_every`` steps. It reaches the decisions of
     :func:`_first_order` (the same rows retire at the same steps)."""
-    samples = state.samples
-    project = _bind(rule, state, w, constraint, origin_rows, radius, steps)
-    use_grad = rule.needs_grad
-    extra = _observes_success(rule)
-    done = torch.zeros(n, dtype=torch.bool, device=w.device)
-    cycled = torch.zeros(samples.shape[0], dtype=torch.bool, device=w.device)
-    cycles = CycleDetector(samples.shape[0], steps, w[0].numel(), w.device) if retire_cycles else None
-    steps_used = torch.full((n,), steps, device=w.device)
+    state, steps, samples = run.state, run.steps, run.samples
     traces = []
-    bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
     for t in range(steps + 1):
-        active = ~done[samples] & ~cycled
+        active = run.active()
         if t % sync_every == 0 and not bool(active.any()):
             break
         w_rows = w.detach()
@@ -296,30 +306,20 @@ def _masked(state, w, rule, steps, constraint, origin_rows, radius, n, stop_on_s
         if last and state.keep == "final":
             state.keep_final(state.inputs(w_rows, None), None, active)
             break
-        differentiate = use_grad and not last
-        with torch.set_grad_enabled(differentiate):
-            w_rows.requires_grad_(differentiate)
-            ev, loss = state.evaluate(w_rows, None, active)
-            grad = torch.autograd.grad(loss.sum(), w_rows)[0] if differentiate else None
-        succ = state.record(ev, loss, None, active)
-        if extra:
-            rule.observe(w_rows.detach(), loss.detach(), grad, None, success=succ)
-        else:
-            rule.observe(w_rows.detach(), loss.detach(), grad, None)
+        ev, loss, grad, succ = run.evaluate(w_rows, None, last, active)
         traces.append(torch.where(active, loss.detach(), torch.zeros_like(loss)).sum()
                       / active.sum().clamp_min(1))
         if last:
             break
         if stop_on_success and succ is not None:
-            done |= _sample_any(succ & active, samples, n)
-        if cycles is not None:
-            cycled |= cycles.seen(w_rows, None) & active & ~done[samples]
-        _finish_samples(steps_used, done, cycled, samples, n, t)
-        still = ~done[samples] & ~cycled
-        moved = project(rule.step(w_rows.detach(), grad, None), None)
+            run.done |= _sample_any(succ & active, samples, run.n)
+        if run.cycles is not None:
+            run.cycled |= run.cycles.seen(w_rows, None) & active & ~run.done[samples]
+        run.retire_finished(t)
+        still = run.active()
+        moved = run.project(run.rule.step(w_rows.detach(), grad, None), None)
         w = torch.where(still.reshape(-1, *([1] * (w.dim() - 1))), moved.detach(), w)
-        bar.update(1)
-        if progress:
-            bar.set_postfix(active=int(still.sum()), loss=f"{float(traces[-1]):.4g}")
-    bar.close()
-    return state.result(n, steps_used, [float(v) for v in traces])
+        if not run.bar.disable:
+            run.tick(int(still.sum()), float(traces[-1]))
+    run.bar.close()
+    return state.result(run.n, run.steps_used, [float(v) for v in traces])

@@ -241,7 +241,6 @@ def _train(model, train_set, config, test_set, checkpoint, resume, perturb, devi
     else:
         torch.manual_seed(config.seed + 1_000_003 * ctx.rank)
     show = progress and ctx.is_main
-    adv = config.adversarial
     with deferred_interrupt(enabled=not ctx.active) as stop:
         for epoch in range(start_epoch, config.epochs):
             mid = partial if epoch == start_epoch else None

@@ -323,10 +323,10 @@ def _write_attribution(args, run, num_generators: int) -> None:
     """report.json, the ROC and confusion figures and reconstructions.png (rank 0)."""
     import torch
 
+    from ...report import labelled_grid
     from ...runs import atomic_write_json
-    from ..grid import save_grid
     from .attribute import NONE
-    from .plots import plot_confusion, plot_roc, reconstruction_rows
+    from .plots import plot_confusion, plot_roc
 
     report = dict(run.report)
     report["settings"] = _settings(args)
@@ -336,8 +336,17 @@ def _write_attribution(args, run, num_generators: int) -> None:
     plot_roc(rocs, args.out / "roc.png")
     plot_confusion(report["confusion"]["matrix"], report["confusion"]["labels"], args.out / "confusion.png")
     show = torch.cat([(run.truth == i).nonzero().squeeze(1)[:4] for i in [*range(num_generators), NONE]])
-    save_grid(reconstruction_rows(run.images[show], run.inversion.reconstructions[:, show]),
-              args.out / "reconstructions.png", nrow=show.numel())
+    names = [Path(p).stem for p in args.generators]
+    source = lambda t: "real" if int(t) == NONE else names[int(t)]  # noqa: E731
+    decided = run.attribution.decision[show].cpu()
+    residuals = run.inversion.residuals[:, show].cpu()
+    captions = [[f"from {source(t)}\n→ {source(d)}" for t, d in zip(run.truth[show].cpu(), decided)]]
+    captions += [[f"residual {float(v):.3g}" for v in residuals[k]] for k in range(num_generators)]
+    marked = [[bool(d != t) for t, d in zip(run.truth[show].cpu(), decided)]]
+    marked += [[bool(d == k) for d in decided] for k in range(num_generators)]
+    labelled_grid([run.images[show].cpu()] + [run.inversion.reconstructions[k, show].cpu() for k in range(num_generators)],
+                  ["images", *names], captions, args.out / "reconstructions.png",
+                  "attribution (first row red: a wrong decision; below, red: the generator chosen)", marked)
     from ...report import json_markdown, write_html
 
     figures = {"ROC": "roc.png", "confusion": "confusion.png", "reconstructions (first row: the images)": "reconstructions.png"}

@@ -9,7 +9,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
-from torch import Tensor  # noqa: E402
 
 from ...report.plots import save_figure  # noqa: E402
 
@@ -45,8 +44,3 @@ def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path:
     ax.set_ylabel("true source")
     ax.set_title(title or "attribution confusion matrix")
     return save_figure(fig, path)
-
-
-def reconstruction_rows(images: Tensor, reconstructions: Tensor) -> Tensor:
-    """Rows for a grid: the images, then their reconstruction under each generator (K, M, C, H, W)."""
-    return torch.cat([images.cpu()[None], reconstructions.cpu()]).flatten(0, 1)
