@@ -45,6 +45,16 @@ def names(text: str) -> List[str]:
     return [v.strip() for v in text.split(",") if v.strip()]
 
 
+def add_run_flags(parser, resume: str, force: str, quiet: bool = True) -> None:
+    """The flags every long job spells the same way: ``--resume`` (continue the run in --out),
+    ``--force`` (replace it) and, with ``quiet``, ``--quiet``; ``resume``/``force`` say what they
+    mean for this job."""
+    parser.add_argument("--resume", action="store_true", help=resume)
+    parser.add_argument("--force", action="store_true", help=force)
+    if quiet:
+        parser.add_argument("--quiet", action="store_true", help="no progress bars or summaries")
+
+
 def add_loop_flags(parser) -> None:
     """How the optimiser runs in a command that attacks: mixed precision, compilation, masked rows
     (see :class:`robustgan.optim.LoopOptions`); ``robustgan.cli`` applies them around the command."""

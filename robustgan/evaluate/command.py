@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..cli_types import add_loop_flags, names, numbers
+from ..cli_types import add_run_flags, add_loop_flags, names, numbers
 
 
 def register(sub) -> None:
@@ -60,10 +60,8 @@ def register(sub) -> None:
     p.add_argument("--no-escalate", action="store_true",
                    help="do not run the standard suite on a threat whose gradient-masking checks fail")
     p.add_argument("--check-examples", type=int, default=100)
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out: finished phases and work units are loaded, not redone")
-    p.add_argument("--force", action="store_true", help="replace the results --out already holds")
-    p.add_argument("--quiet", action="store_true")
+    add_run_flags(p, "continue the run in --out: finished phases and work units are loaded, not redone",
+                  "replace the results --out already holds")
     add_loop_flags(p)
     p.set_defaults(run=run)
 

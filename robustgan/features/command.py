@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from ..cli_counts import positive_int
-from ..cli_types import add_loop_flags, number
+from ..cli_types import add_run_flags, add_loop_flags, number
 
 
 def register(sub) -> None:
@@ -42,10 +42,8 @@ def register(sub) -> None:
                    help="robust/nonrobust: invert from another training image (Ilyas et al.) or from uniform noise")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in OUT (same settings): craft missing or damaged shards, or a larger -n")
-    p.add_argument("--force", action="store_true", help="delete the shards already in OUT and craft them anew")
-    p.add_argument("--quiet", action="store_true")
+    add_run_flags(p, "continue the run in OUT (same settings): craft missing or damaged shards, or a larger -n",
+                  "delete the shards already in OUT and craft them anew")
     add_loop_flags(p)
     p.set_defaults(run=run)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 from ..cli_counts import positive_int
-from ..cli_types import names, numbers
+from ..cli_types import add_run_flags, names, numbers
 
 
 def register(sub) -> None:
@@ -50,9 +50,8 @@ def _train_parser(gsub) -> None:
                    help="total generator steps (a resumed run counts the steps already done)")
     p.add_argument("--more-steps", type=positive_int, default=None,
                    help="with --resume: train this many steps beyond the checkpoint")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from OUT/checkpoint.pt with the settings and data it records (options typed again must agree)")
-    p.add_argument("--force", action="store_true", help="delete the run already in OUT and train anew")
+    add_run_flags(p, "continue from OUT/checkpoint.pt with the settings and data it records (options typed again "
+                     "must agree)", "delete the run already in OUT and train anew", quiet=False)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--latent-dim", type=int, default=d.latent_dim)
     p.add_argument("--width", type=int, default=d.width, help="base channel count (DCGAN's ngf = ndf)")

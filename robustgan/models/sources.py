@@ -33,8 +33,12 @@ def is_torchscript(path: Union[str, Path]) -> bool:
 def _load_torchscript(path: Path, device: Union[str, torch.device]) -> nn.Module:
     """``torch.jit.load``, where a zip that only looks like TorchScript (a ``code/`` folder, but no
     valid archive) fails with a sentence naming the file instead of a C++ traceback."""
+    import warnings
+
     try:
-        return torch.jit.load(str(path), map_location=device).eval()
+        with warnings.catch_warnings():  # torch's own deprecation notice of jit.load says nothing of this file
+            warnings.filterwarnings("ignore", message=".*torch.jit.load.*deprecated", category=FutureWarning)
+            return torch.jit.load(str(path), map_location=device).eval()
     except Exception as exc:  # RuntimeError from the C++ reader, or anything the archive's code raises
         raise ValueError(f"cannot read {path} as TorchScript: the zip has a code/ folder but is not a valid "
                          f"torch.jit.save archive ({first_line(exc)})") from None

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from ..cli_counts import positive_int
-from ..cli_types import add_loop_flags, number
+from ..cli_types import add_run_flags, add_loop_flags, number
 
 
 def register(sub) -> None:
@@ -22,8 +22,8 @@ def register(sub) -> None:
     p.add_argument("--shift", type=int, default=0, metavar="PIXELS",
                    help="augmentation: shift each training image by up to PIXELS (random, zero fill)")
     p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
-    p.add_argument("--resume", action="store_true", help="continue from OUT's .train.pt checkpoint (same settings)")
-    p.add_argument("--force", action="store_true", help="replace the model or checkpoint already at OUT")
+    add_run_flags(p, "continue from OUT's .train.pt checkpoint (same settings)",
+                  "replace the model or checkpoint already at OUT", quiet=False)
     p.add_argument("--train-subset", type=int, default=None, help="train on the first N training images")
     p.add_argument("--test-subset", type=int, default=None, help="measure on the first N test images")
     a = p.add_argument_group("adversarial training")

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, List, Optional
 
-from ...cli_types import names
+from ...cli_types import add_run_flags, names
 
 
 def register(sub) -> None:
@@ -36,10 +36,8 @@ def _inversion_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in OUT (same settings): its finished work units are loaded, not redone")
-    p.add_argument("--force", action="store_true", help="replace the results OUT holds")
-    p.add_argument("--quiet", action="store_true")
+    add_run_flags(p, "continue the run in OUT (same settings): its finished work units are loaded, not redone",
+                  "replace the results OUT holds")
 
 
 def _invert_parser(sub) -> None:
