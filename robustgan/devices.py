@@ -2,13 +2,13 @@
 available and the CPU otherwise; anything else must name a device this machine has."""
 from __future__ import annotations
 
-import torch
-
 AUTO = "auto"
 
 
 def resolve_device(name: str = AUTO) -> str:
     """The device string a job should use, or a ValueError that says why ``name`` cannot be used."""
+    import torch  # here, not at import: `robustgan --help` starts without torch
+
     name = str(name).strip().lower()
     if name == AUTO:
         return "cuda" if torch.cuda.is_available() else "cpu"
