@@ -83,6 +83,8 @@ def prepare(model: nn.Module, x: Tensor, y: Tensor, target: Optional[Tensor], ep
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     check_dtype(check_images(x), [model])
+    if y is None and target is not None:  # a targeted attack needs no true labels: y=None is allowed
+        y = target
     if not clean_pass:
         y = check_labels(y, x.shape[0], torch.iinfo(torch.int64).max).to(x.device)
         return y, None, None

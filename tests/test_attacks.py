@@ -186,3 +186,21 @@ def test_negative_or_malformed_eps_is_rejected(model, batch):
         attacks.fgsm(model, x, y, -0.1)
     with pytest.raises(ValueError, match="eps"):
         attacks.pgd(model, x, y, torch.ones(3), steps=1)
+
+
+@pytest.mark.parametrize("name", ["pgd", "fgsm", "mifgsm", "difgsm", "vmifgsm", "cw", "fmn", "ddn"])
+def test_a_targeted_attack_needs_no_true_labels(name, model, batch):
+    import inspect
+
+    x, y = batch
+    x, target = x[:16], (y[:16] + 1) % 10
+    fn = attacks.ATTACKS[name]
+    args = (model, x, None, 0.3) if "eps" in inspect.signature(fn).parameters else (model, x, None)
+    params = inspect.signature(fn).parameters
+    budget = {"steps": 20} if "steps" in params and name != "fgsm" else {}
+    budget.update({"seed": 0} if "seed" in params else {})
+    with_y = fn(*args[:2], y[:16], *args[3:], target=target, **budget)
+    without = fn(*args, target=target, **budget)
+    assert torch.equal(with_y.success, without.success) and torch.allclose(with_y.x, without.x)
+    with pytest.raises((ValueError, TypeError), match="labels"):
+        fn(*args, **budget)
