@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ..optim.freeze import frozen
+from ..models.predict import predict
 
 
 @dataclass
@@ -28,12 +28,6 @@ class SweepResult:
 
     def accuracy(self) -> List[float]:
         return [float(r.float().mean()) for r in self.robust]
-
-
-@torch.no_grad()
-def predict(model: nn.Module, x: Tensor, batch_size: int) -> Tensor:
-    with frozen([model]):
-        return torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
 
 
 def sweep_slice(model: nn.Module, x: Tensor, y: Tensor, clean: Tensor, eps: Sequence[float],

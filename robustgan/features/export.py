@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-import torch
 from torch import Tensor
 
 from ..data.formats import EIGHT_BIT, FORMATS, quantize, write_dataset
-from ..optim import frozen
+from ..models.predict import predict
 from .dataset import CraftedDataset
 
 
@@ -25,11 +24,7 @@ def goal_reached(model, x: Tensor, data: CraftedDataset, device: str = "cpu", ba
         goal, targeted = data.y, True  # their label is the target
     else:
         return None
-    preds = []
-    with frozen([model]), torch.no_grad():
-        for i in range(0, len(x), batch):
-            preds.append(model(x[i:i + batch].to(device)).argmax(dim=1).cpu())
-    pred = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
+    pred = predict(model, x, batch, device).cpu()
     return pred == goal if targeted else pred != goal
 
 

@@ -20,6 +20,7 @@ from typing import Any, Dict, Optional
 import torch
 from torch import Tensor, nn
 
+from ..models.predict import predict
 from ..optim import frozen
 from .inversion.invert import invert
 
@@ -87,12 +88,6 @@ class DefenseGAN(nn.Module):
                           eot=eot, seed=seed, chunk=self.chunk)
 
 
-@torch.no_grad()
-def _predict(model: nn.Module, x: Tensor, batch: int = 500) -> Tensor:
-    with frozen([model]):
-        return torch.cat([model(x[i:i + batch]).argmax(1) for i in range(0, x.shape[0], batch)])
-
-
 def evaluate_defense(classifier: nn.Module, generator: nn.Module, x: Tensor, y: Tensor, *, eps: float = 0.1,
                      norm: str = "linf", steps: int = 200, restarts: int = 10, lr: float = 0.2,
                      attack_steps: int = 10, attack_projection_steps: Optional[int] = None,
@@ -114,8 +109,8 @@ def evaluate_defense(classifier: nn.Module, generator: nn.Module, x: Tensor, y: 
 
     defended = DefenseGAN(classifier, generator, steps=steps, restarts=restarts, lr=lr, seed=seed)
     t0 = time.perf_counter()
-    clean_plain = _predict(classifier, x) == y
-    clean_def = _predict(defended, x) == y
+    clean_plain = predict(classifier, x) == y
+    clean_def = predict(defended, x) == y
     seconds_clean = time.perf_counter() - t0
     view = dict(steps=attack_projection_steps, restarts=attack_projection_restarts)
     results: Dict[str, Any] = {}
@@ -125,7 +120,7 @@ def evaluate_defense(classifier: nn.Module, generator: nn.Module, x: Tensor, y: 
         t = time.perf_counter()
         adv = attacks.pgd(model, x, y, eps, norm=norm, steps=attack_steps, restarts=1, random_start=True,
                           keep="last", seed=seed + k, progress=progress).x
-        correct = (_predict(judge, adv) == y) & (clean_def if judge is defended else clean_plain)
+        correct = (predict(judge, adv) == y) & (clean_def if judge is defended else clean_plain)
         results[name] = {"accuracy": float(correct.double().mean()), "seconds": round(time.perf_counter() - t, 1)}
         return correct
 

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ..optim import frozen
+from ..models.predict import predict
 
 
 @dataclass
@@ -35,13 +35,6 @@ class TransferResult:
         rows = [f"| {s} | " + " | ".join(f"{100 * r:.1f}% (n={n})" for r, n in zip(rates, counts)) + " |"
                 for s, rates, counts in zip(self.sources, self.rate, self.counted)]
         return "\n".join([head, rule, *rows])
-
-
-@torch.no_grad()
-def predict(model: nn.Module, x: Tensor, batch: int = 500, device: str = "cpu") -> Tensor:
-    """Labels the model gives ``x`` (eval mode, the model's state restored)."""
-    with frozen([model]):
-        return torch.cat([model(x[i:i + batch].to(device)).argmax(dim=1).cpu() for i in range(0, len(x), batch)])
 
 
 def craft_in_batches(attack: Callable, model: nn.Module, x: Tensor, y: Tensor, batch: int = 250,
