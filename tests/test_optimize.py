@@ -139,3 +139,17 @@ def test_keep_final_returns_the_last_iterate_without_scoring_it(model, batch):
     assert torch.isnan(runs["final"].loss).all()
     with pytest.raises(ValueError, match="restarts"):
         optimize(model, x, -CrossEntropy(), step=steepest(float("inf"), 0.02), steps=2, restarts=2, keep="final")
+
+
+def test_evaluate_objective_is_the_loops_first_value(model, batch):
+    from robustgan.objectives import CrossEntropy
+    from robustgan.optim import Sign, evaluate_objective, optimize
+
+    x, y = batch
+    x = x[:16]
+    value = evaluate_objective(model, x, CrossEntropy(), target=y[:16])
+    expected = torch.nn.functional.cross_entropy(model(x), y[:16], reduction="none")
+    assert torch.allclose(value, expected.detach(), atol=1e-6)
+    res = optimize(model, x, CrossEntropy(), step=Sign(0.0), steps=0, target=y[:16], keep="last")
+    assert torch.equal(res.loss, value)
+    assert not model.training and all(p.grad is None for p in model.parameters())

@@ -8,6 +8,7 @@ from .freeze import frozen
 from .init import uniform_in_ball
 from .init import gaussian_noise
 from .loop import optimize
+from .value import evaluate_objective
 from .options import LoopOptions, loop_options
 from .minimal_norm import DDNStep, FMNStep, L0Ball
 from .parametrizations import Parametrization, Pixels, TanhBox
@@ -21,7 +22,7 @@ from .taps import tapped
 from .latent import Latent, Latents
 from .clipping import StochasticClip, stochastic_clip
 
-__all__ = [
+__all__ = ["evaluate_objective", 
     "APGD", "FABStep", "RuleContext", "SquareSearch", "apgd_checkpoints", "square_init",
     "Adam", "Ball", "Box", "Evaluation", "GradientDescent", "L1Ball", "L2Ball", "LBFGS", "LBFGSB", "LinfBall",
     "Momentum", "Normalized", "OptimizeResult", "Parametrization", "Pixels", "Sign", "StepRule",

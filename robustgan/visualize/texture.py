@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from ..objectives import GramLoss, Objective, gram
-from ..optim import LBFGSB, Adam, Box, optimize
+from ..optim import evaluate_objective, LBFGSB, Adam, Box, optimize
 from ..validation import check_images
 from .feature_nets import DEFAULT_NETWORK, in_channels_of, load_feature_network, match_channels, resolve_layers
 from .layers import features_of
@@ -64,8 +64,8 @@ def step_rule(optimizer: str, step_size: float):
 
 
 def evaluate(net: nn.Module, x: Tensor, objective: Objective) -> Tensor:
-    """The objective's value per image, through the optimiser itself (zero steps)."""
-    return optimize(net, x, objective, step=Adam(0.0), steps=0).loss
+    """The objective's value per image, as the optimiser computes it."""
+    return evaluate_objective(net, x, objective)
 
 
 def per_layer(net: nn.Module, x: Tensor, loss: GramLoss) -> Dict[str, float]:
