@@ -7,7 +7,7 @@ from ..cli_types import add_run_flags, add_loop_flags, names, numbers
 
 
 def register(sub) -> None:
-    p = sub.add_parser("evaluate", help="measure a classifier's robustness and write a report")
+    p = sub.add_parser("evaluate")
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="classifier: a robustgan checkpoint, TorchScript, ONNX (.onnx), or a state dict (.pt, "
                         ".safetensors) with --arch (default: the shipped model)")

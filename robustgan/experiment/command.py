@@ -7,7 +7,7 @@ from ..cli_types import names, number, threat
 
 
 def register(sub) -> None:
-    p = sub.add_parser("experiment", help="run a paper's experiment end to end and write its table")
+    p = sub.add_parser("experiment")
     which = p.add_subparsers(dest="experiment", required=True)
     r = which.add_parser("robust-features",
                          help="Ilyas et al. 2019: standard/robust models, D_R, D_NR, D_rand, D_det, fresh models, table")

@@ -9,8 +9,7 @@ from ..cli_types import add_run_flags, add_loop_flags, number
 
 
 def register(sub) -> None:
-    p = sub.add_parser("craft", help="craft an adversarial dataset under any attack, or D_R, D_NR, D_rand, D_det "
-                                     "(Ilyas et al. 2019), as resumable shards")
+    p = sub.add_parser("craft")
     p.add_argument("kind", choices=["adversarial", "robust", "nonrobust", "rand", "det"],
                    help="adversarial: the images under --attack (true labels kept); robust: D_R (needs --model "
                         "robust), nonrobust: D_NR, rand: D_rand, det: D_det")

@@ -94,7 +94,7 @@ def export_crafted(directory: Path, fmt: str, out: Path, *, model=None, device: 
 
 
 def register(sub) -> None:
-    p = sub.add_parser("export", help="write a crafted dataset as npz, a PNG image folder or a Hugging Face dataset")
+    p = sub.add_parser("export")
     p.add_argument("crafted", type=Path, help="the folder of a finished `robustgan craft` run")
     p.add_argument("--format", choices=sorted(FORMATS), required=True,
                    help="; ".join(f"{k}: {v}" for k, v in FORMATS.items()))

@@ -13,7 +13,7 @@ from ..cli_types import add_run_flags, names, numbers
 
 
 def register(sub) -> None:
-    p = sub.add_parser("gan", help="train GANs, sample from them and measure them (offline)")
+    p = sub.add_parser("gan")
     p.set_defaults(run=_missing)
     gsub = p.add_subparsers(dest="gan_command")
     _train_parser(gsub)

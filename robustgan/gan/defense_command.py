@@ -9,7 +9,7 @@ from ..cli_types import number
 
 
 def register(sub) -> None:
-    p = sub.add_parser("defense-gan", help="evaluate Defense-GAN (Samangouei et al. 2018) with BPDA and EOT attacks",
+    p = sub.add_parser("defense-gan",
                        description="Classify G(z*) instead of x (z* from L Adam steps and R restarts) and attack "
                                    "it naively, with BPDA and with BPDA + EOT; writes report.json.")
     p.add_argument("--generator", type=Path, required=True, help="an unconditional GAN checkpoint")

@@ -83,23 +83,13 @@ def optimize(
     options = resolve(sync_every, amp, compile)
     if retire_cycles:
         _check_cycles(step, keep, transform)
-    n = start.shape[0]
-    device = start.device
+    n, device = start.shape[0], start.device
     origin = start.detach() if origin is None else origin.detach()
-    if target is not None:
-        target = target.to(device).repeat(restarts, *([1] * (target.dim() - 1)))
-    samples = torch.arange(n, device=device).repeat(restarts)
-    radii_of = getattr(constraint, "radii", None)  # a constraint with a radius: Ball, or any with radii()
-    radii = None if radii_of is None else radii_of(n, device, start.dtype)
-    radius = None if radii is None else radii[samples]  # the run's own copy: a rule may move it in place
+    target, samples, radius = _rows(start, target, constraint, restarts)
     state = RunState(model, objective, parametrization, origin, samples, target, success, score, keep,
                      transform=transform, options=options)
     origin_rows = state.origin_rows
-    first = start.detach()[samples] if restarts > 1 else start.detach()
-    if init is not None:
-        first = init(origin_rows, radius, generator).detach()
-    if constraint is not None:
-        first = constraint.project(first, origin_rows, radius)
+    first = _first_iterate(start, samples, restarts, init, constraint, origin_rows, radius, generator)
 
     with frozen([model, *parametrization.modules()]):
         w = parametrization.to_variable(first).detach().clone()
@@ -112,6 +102,28 @@ def optimize(
         if options.sync_every is not None:
             return _masked(run, w, stop_on_success, options.sync_every)
         return _first_order(run, w, stop_on_success)
+
+
+def _rows(start: Tensor, target: Optional[Tensor], constraint, restarts: int) -> tuple:
+    """Restarts as a batch dimension: each row's target, its sample, and its radius (the run's own
+    copy: a rule may move it in place)."""
+    n, device = start.shape[0], start.device
+    if target is not None:
+        target = target.to(device).repeat(restarts, *([1] * (target.dim() - 1)))
+    samples = torch.arange(n, device=device).repeat(restarts)
+    radii_of = getattr(constraint, "radii", None)  # a constraint with a radius: Ball, or any with radii()
+    radii = None if radii_of is None else radii_of(n, device, start.dtype)
+    return target, samples, None if radii is None else radii[samples]
+
+
+def _first_iterate(start, samples, restarts, init, constraint, origin_rows, radius, generator) -> Tensor:
+    """Each row's first iterate: the start (or ``init``'s draw), projected onto the constraint."""
+    first = start.detach()[samples] if restarts > 1 else start.detach()
+    if init is not None:
+        first = init(origin_rows, radius, generator).detach()
+    if constraint is not None:
+        first = constraint.project(first, origin_rows, radius)
+    return first
 
 
 def _bounds(constraint, parametrization) -> tuple:

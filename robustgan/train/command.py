@@ -9,7 +9,7 @@ from ..cli_types import add_run_flags, add_loop_flags, number
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train a classifier (default: the shipped Fashion-MNIST CNN)")
+    p = sub.add_parser("train")
     p.add_argument("--out", type=Path, default=Path("runs/fashion-mnist-small-cnn.pt"))
     p.add_argument("--arch", default="small-cnn", help="small-cnn, small-resnet, mlp or timm:<name>")
     p.add_argument("--dataset", default="fashion-mnist",

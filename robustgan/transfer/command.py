@@ -13,7 +13,7 @@ from ..cli_types import number
 
 
 def register(sub) -> None:
-    p = sub.add_parser("transfer", help="the source × target success matrix of adversarial examples")
+    p = sub.add_parser("transfer")
     p.add_argument("--source", type=Path, action="append", default=[], help="checkpoint to craft on (repeatable)")
     p.add_argument("--images", type=Path, action="append", default=[],
                    help="a finished `craft adversarial` folder used as a source row (repeatable)")

@@ -49,10 +49,8 @@ def _texture_net_args(p) -> None:
     p.add_argument("--step-size", type=float, default=0.02, help="Adam's step")
 
 
-def register(sub) -> None:
-    from . import jobs
-
-    p = sub.add_parser("fool", help="fooling images: ≥99.99%% confident, unrecognisable (Nguyen et al. 2015)")
+def _fool(sub, jobs) -> None:
+    p = sub.add_parser("fool")
     _common(p, "fool")
     p.add_argument("--classes", type=_ints, default=None, help="comma-separated class indices (default: all)")
     p.add_argument("--confidence", type=float, default=0.9999)
@@ -66,7 +64,9 @@ def register(sub) -> None:
     p.add_argument("--tv", type=float, default=0.0, help="weight of the total variation TV²")
     p.set_defaults(run=jobs.fool_job)
 
-    p = sub.add_parser("invert-features", help="reconstruct images from a layer's code (Mahendran & Vedaldi 2015)")
+
+def _invert_features(sub, jobs) -> None:
+    p = sub.add_parser("invert-features")
     _common(p, "invert-features")
     p.add_argument("--layers", type=names, default=None, help="module names, shallow to deep (default: every "
                                                               "activation layer and the logits)")
@@ -80,7 +80,9 @@ def register(sub) -> None:
     p.add_argument("--noise", type=float, default=0.5, help="amplitude of the uniform noise of the start")
     p.set_defaults(run=jobs.invert_job)
 
-    p = sub.add_parser("maximize", help="activation maximisation by synthesis and by dataset retrieval")
+
+def _maximize(sub, jobs) -> None:
+    p = sub.add_parser("maximize")
     _common(p, "maximize")
     p.add_argument("--layer", default="model.penultimate.2")
     p.add_argument("--kind", choices=("unit", "channel", "direction"), default="channel")
@@ -97,7 +99,9 @@ def register(sub) -> None:
     p.add_argument("--no-retrieval", action="store_true")
     p.set_defaults(run=jobs.maximize_job)
 
-    p = sub.add_parser("dream", help="DeepDream: amplify a layer's activations with octaves and jitter")
+
+def _dream(sub, jobs) -> None:
+    p = sub.add_parser("dream")
     _common(p, "dream")
     _photo_args(p, "test:0")
     p.add_argument("--layer", default="model.features.4", help="a convolutional layer (octaves change the size)")
@@ -108,7 +112,9 @@ def register(sub) -> None:
     p.add_argument("--jitter", type=int, default=2)
     p.set_defaults(run=jobs.dream_job)
 
-    p = sub.add_parser("texture", help="texture synthesis from Gram matrices (Gatys et al. 2015)")
+
+def _texture(sub, jobs) -> None:
+    p = sub.add_parser("texture")
     _common(p, "texture", model=False)
     _photo_args(p, "flower", crop=[110, 190, 220, 220], size=96)  # the dahlia's petals
     _texture_net_args(p)
@@ -117,7 +123,9 @@ def register(sub) -> None:
     p.add_argument("--samples", type=int, default=1)
     p.set_defaults(run=jobs.texture_job)
 
-    p = sub.add_parser("style", help="neural style transfer (Gatys et al. 2016)")
+
+def _style(sub, jobs) -> None:
+    p = sub.add_parser("style")
     _common(p, "style", model=False)
     p.add_argument("--content", default="china", help="photo name, image path or test:<index>")
     p.add_argument("--style", default="flower", help="photo name or image path")
@@ -133,3 +141,10 @@ def register(sub) -> None:
     p.add_argument("--tv", type=float, default=0.0)
     p.add_argument("--start", choices=("content", "noise"), default="content")
     p.set_defaults(run=jobs.style_job)
+
+
+def register(sub) -> None:
+    from . import jobs
+
+    for add in (_fool, _invert_features, _maximize, _dream, _texture, _style):
+        add(sub, jobs)

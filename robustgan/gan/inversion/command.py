@@ -41,8 +41,7 @@ def _inversion_args(p: argparse.ArgumentParser) -> None:
 
 
 def _invert_parser(sub) -> None:
-    p = sub.add_parser("invert", help="GAN inversion: the latent z with G(z) closest to each image (Creswell & Bharath 2016)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("invert", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     _inversion_args(p)
     p.add_argument("--images", type=Path, default=None,
                    help="a .pt (tensor, or dict with 'images') or .npz ('images' or 'x') file of images; "
@@ -56,8 +55,7 @@ def _invert_parser(sub) -> None:
 
 
 def _attribute_parser(sub) -> None:
-    p = sub.add_parser("attribute", help="provenance: which of K generators made an image, or none of them",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("attribute", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     _inversion_args(p)
     p.add_argument("--names", type=names, default=None, help="comma-separated generator names (default: G0, G1, …)")
     p.add_argument("--num-generated", type=int, default=100, help="fresh samples of each generator to attribute")
