@@ -61,10 +61,10 @@ def adversarial_params(name: str, norm: str, eps: Optional[float], steps: Option
         raise ValueError(f"eps must be finite and >= 0, got {eps}")
     if quantize and eps is None:
         raise ValueError("eps: quantisation-aware crafting needs the ball's radius; give --eps")
+    projected = not sweep and eps is not None
     return {"recipe": "adversarial", "attack": name, "norm": norm, "eps": eps, "steps": steps,
             "target": TARGET_MODES[target_mode], "target_mode": target_mode,
-            "iterate": "the attack's own" + (" (minimal point, projected onto the ε-ball)" if not sweep and eps
-                                              is not None else ""),
+            "iterate": "the attack's own" + (" (minimal point, projected onto the ε-ball)" if projected else ""),
             "quantize": "1/255 grid, aware crafting" if quantize else None}
 
 
@@ -105,7 +105,7 @@ def attack_batch(model: nn.Module, x: Tensor, y: Tensor, params: Dict[str, Any],
     res = fn(model, x, y, eps, **kwargs) if sweep else fn(model, x, y, **kwargs)
     x_adv = res.x.detach()
     radius = None if eps is None else torch.full((x.shape[0],), float(eps), device=x.device, dtype=x.dtype)
-    if radius is not None and not sweep and p != 0:
+    if radius is not None and p != 0:  # every stored example inside its ball (a no-op for most attacks)
         x_adv = (Ball(p, radius) & Box(0, 1)).project(x_adv, x, radius)
     goal = y if target is None else target
     out: Dict[str, Tensor] = {}
