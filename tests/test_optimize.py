@@ -147,9 +147,12 @@ def test_evaluate_objective_is_the_loops_first_value(model, batch):
 
     x, y = batch
     x = x[:16]
-    value = evaluate_objective(model, x, CrossEntropy(), target=y[:16])
-    expected = torch.nn.functional.cross_entropy(model(x), y[:16], reduction="none")
-    assert torch.allclose(value, expected.detach(), atol=1e-6)
-    res = optimize(model, x, CrossEntropy(), step=Sign(0.0), steps=0, target=y[:16], keep="last")
+    net = copy.deepcopy(model).train()  # a caller's model in train mode, with no gradients yet
+    value = evaluate_objective(net, x, CrossEntropy(), target=y[:16])
+    assert net.training and all(p.grad is None for p in net.parameters())  # its state as it was
+    reference = copy.deepcopy(model).eval()
+    with torch.no_grad():
+        expected = torch.nn.functional.cross_entropy(reference(x), y[:16], reduction="none")
+    assert torch.allclose(value, expected, atol=1e-6)
+    res = optimize(reference, x, CrossEntropy(), step=Sign(0.0), steps=0, target=y[:16], keep="last")
     assert torch.equal(res.loss, value)
-    assert not model.training and all(p.grad is None for p in model.parameters())
