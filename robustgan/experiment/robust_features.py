@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 import torch
 from torch.utils.data import Dataset
@@ -51,6 +51,7 @@ ROWS = {
 
 
 Threat = Tuple[str, float]  # (norm, radius): ("linf", 0.1), ("l2", 1.0)
+T = TypeVar("T")
 NORM_TITLES = {"linf": "L∞", "l2": "L2"}
 
 
@@ -178,6 +179,37 @@ def run_experiment(out: Path, scale: Scale, *, eps: float = 0.1, norm: str = "li
                     fresh_shift=fresh_shift, device=device, data_dir=data_dir, progress=progress, force=force)
 
 
+ORIGINAL_IMAGES = {"dataset": "fashion-mnist", "images": "the first train_examples training images"}
+
+
+@dataclass
+class _Stages:
+    """What the stages of one run share: where they write, how they run, and what they have done."""
+
+    out: Path
+    info: Any
+    monitor: Dataset  # the test images the trainers report accuracy on
+    device: str
+    progress: bool
+    force: bool
+    timings: Dict[str, float] = field(default_factory=dict)
+    trained_now: List[str] = field(default_factory=list)
+    crafted_now: Dict[str, int] = field(default_factory=dict)
+
+    def timed(self, name: str, fn: Callable[[], T]) -> T:
+        """``fn()``, its seconds added to the stage's time in results.json."""
+        t0 = time.perf_counter()
+        result = fn()
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+        return result
+
+    def train(self, role: str, train_set: Dataset, config: TrainConfig, data: Dict[str, Any]) -> torch.nn.Module:
+        """The model of ``role`` trained (or reused) on ``train_set``; see :func:`_train_model`."""
+        return self.timed(f"train {role}", lambda: _train_model(
+            self.out / "models", role, train_set, self.info, config, self.monitor, self.progress, self.device,
+            self.trained_now, data, self.force))
+
+
 def _run(out: Path, scale: Scale, *, eps, norm, craft_eps, threats, datasets, standard_model, robust_model, seed,
          layer, fresh_shift, device, data_dir, progress, force) -> Dict[str, Any]:
     t_start = time.perf_counter()
@@ -187,43 +219,58 @@ def _run(out: Path, scale: Scale, *, eps, norm, craft_eps, threats, datasets, st
     if scale.craft_count > len(train_full):
         raise ValueError(f"craft_count {scale.craft_count} exceeds the {len(train_full)} training images")
     test = first(test_full, scale.eval_images)
-    monitor = first(test_full, min(scale.eval_images, 1000))
-    timings: Dict[str, float] = {}
-    trained_now: List[str] = []
-    crafted_now: Dict[str, int] = {}
-
-    def stage(name: str, fn):
-        t0 = time.perf_counter()
-        result = fn()
-        timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
-        return result
-
+    run = _Stages(out, info, first(test_full, min(scale.eval_images, 1000)), device, progress, force)
     base = TrainConfig(batch_size=128, lr=1e-3, seed=seed)
+    train_set = first(train_full, scale.train_images)
+    models, sources, adv = _maker_models(run, scale, base, train_full, train_set, standard_model, robust_model,
+                                         eps, norm)
+    crafted, folders = _craft_datasets(run, scale, datasets, models, train_full, craft_eps, layer, seed)
+    fresh_cfg = TrainConfig(**{**asdict(base), "epochs": scale.fresh_epochs, "shift": fresh_shift})
+    trained_on = _fresh_models(run, scale, fresh_cfg, datasets, folders, crafted, models, sources, train_full)
+    examples = {name: len(train_set) if given is None else checkpoint_meta(given).get("train_examples", "all")
+                for name, given in (("standard", standard_model), ("robust", robust_model))}
+    examples.update({name: len(ds) for name, ds in trained_on.items()})
+    rows = _evaluate(run, scale, models, sources, examples, test, threats, seed)
+    settings = {"scale": asdict(scale), "seed": seed, "eps": eps, "norm": norm, "craft_eps": craft_eps,
+                "fresh_shift": fresh_shift, "threats": threats, "datasets": list(datasets), "layer": layer}
+    results = _results(run, settings, models, adv, test, crafted, rows, t_start)
+    _write_results(out, results)
+    return results
+
+
+def _maker_models(run: _Stages, scale: Scale, base: TrainConfig, train_full: Dataset, train_set: Dataset,
+                  standard_model: Optional[Path], robust_model: Optional[Path], eps: float,
+                  norm: str) -> Tuple[Dict[str, torch.nn.Module], Dict[str, str], AdversarialConfig]:
+    """Stage 1: the standard and the robust (PGD-AT) model the datasets are crafted with; where each
+    comes from; the robust model's adversarial training."""
     models: Dict[str, torch.nn.Module] = {}
     sources: Dict[str, str] = {}
-    train_set = first(train_full, scale.train_images)
-    if standard_model is not None:
-        models["standard"] = _given_model(standard_model, device, train_full, info)
-        sources["standard"] = str(standard_model)
-    else:
-        _log(f"standard model: {scale.std_epochs} epoch(s) on {len(train_set)} images", progress)
-        cfg = TrainConfig(**{**asdict(base), "epochs": scale.std_epochs})
-        models["standard"] = stage("train standard", lambda: _train_model(
-            out / "models", "standard", train_set, info, cfg, monitor, progress, device, trained_now,
-            {"dataset": "fashion-mnist", "images": "the first train_examples training images"}, force))
-        sources["standard"] = "trained here"
+    models["standard"], sources["standard"] = _maker_model(
+        run, "standard", standard_model, train_full, train_set,
+        f"standard model: {scale.std_epochs} epoch(s) on {len(train_set)} images",
+        lambda: TrainConfig(**{**asdict(base), "epochs": scale.std_epochs}))
     adv = AdversarialConfig("pgd", eps=eps, norm=norm, steps=scale.at_steps)
-    if robust_model is not None:
-        models["robust"] = _given_model(robust_model, device, train_full, info)
-        sources["robust"] = str(robust_model)
-    else:
-        _log(f"robust model: PGD-AT ({adv.describe()}), {scale.at_epochs} epoch(s) on {len(train_set)} images", progress)
-        cfg = TrainConfig(**{**asdict(base), "epochs": scale.at_epochs, "adversarial": adv})
-        models["robust"] = stage("train robust", lambda: _train_model(
-            out / "models", "robust", train_set, info, cfg, monitor, progress, device, trained_now,
-            {"dataset": "fashion-mnist", "images": "the first train_examples training images"}, force))
-        sources["robust"] = "trained here"
+    models["robust"], sources["robust"] = _maker_model(
+        run, "robust", robust_model, train_full, train_set,
+        f"robust model: PGD-AT ({adv.describe()}), {scale.at_epochs} epoch(s) on {len(train_set)} images",
+        lambda: TrainConfig(**{**asdict(base), "epochs": scale.at_epochs, "adversarial": adv}))
+    return models, sources, adv
 
+
+def _maker_model(run: _Stages, role: str, given: Optional[Path], train_full: Dataset, train_set: Dataset,
+                 message: str, config: Callable[[], TrainConfig]) -> Tuple[torch.nn.Module, str]:
+    """The model given by path (checked against the data), else one trained here on ``train_set``."""
+    if given is not None:
+        return _given_model(given, run.device, train_full, run.info), str(given)
+    _log(message, run.progress)
+    return run.train(role, train_set, config(), ORIGINAL_IMAGES), "trained here"
+
+
+def _craft_datasets(run: _Stages, scale: Scale, datasets: Sequence[str], models: Dict[str, torch.nn.Module],
+                    train_full: Dataset, craft_eps: float, layer: Optional[str],
+                    seed: int) -> Tuple[Dict[str, Dict[str, Any]], Dict[str, Path]]:
+    """Stage 2: each crafted dataset from the first ``craft_count`` training images, as resumable
+    shards; its manifest (without the per-shard list) with the shards' mean statistics, and its folder."""
     crafted: Dict[str, Dict[str, Any]] = {}
     folders: Dict[str, Path] = {}
     for kind in datasets:
@@ -232,72 +279,92 @@ def _run(out: Path, scale: Scale, *, eps, norm, craft_eps, threats, datasets, st
         cfg = CraftConfig(kind=kind, count=scale.craft_count, shard_size=scale.shard_size, steps=steps,
                           eps=craft_eps, layer=layer, seed=seed)
         _log(f"crafting {ROWS['data-' + kind][0]} from {scale.craft_count} images ({cfg.params()['recipe']}, "
-             f"{steps} steps)", progress)
-        folders[kind] = _data_folder(out / "data", kind, craft_header(maker, train_full, cfg, "fashion-mnist"))
-        manifest = stage(f"craft {kind}", lambda: craft(maker, train_full, folders[kind], cfg,
-                                                        num_classes=len(info.classes), source_name="fashion-mnist",
-                                                        device=device, progress=progress, resume=not force,
-                                                        force=force))
-        crafted_now[kind] = len(manifest["crafted_now"])
+             f"{steps} steps)", run.progress)
+        folders[kind] = _data_folder(run.out / "data", kind, craft_header(maker, train_full, cfg, "fashion-mnist"))
+        manifest = run.timed(f"craft {kind}", lambda: craft(
+            maker, train_full, folders[kind], cfg, num_classes=len(run.info.classes), source_name="fashion-mnist",
+            device=run.device, progress=run.progress, resume=not run.force, force=run.force))
+        run.crafted_now[kind] = len(manifest["crafted_now"])
         crafted[kind] = {k: v for k, v in manifest.items() if k not in ("shards", "crafted_now")}
-        crafted[kind]["folder"] = str(folders[kind].relative_to(out))
-        stats = {}
-        for s in manifest["shards"]:
-            for k, v in s.items():
-                if k.startswith("mean_"):
-                    stats.setdefault(k[5:], []).append((v, s["count"]))
-        crafted[kind]["stats"] = {k: sum(v * c for v, c in vs) / sum(c for _, c in vs) for k, vs in stats.items()}
+        crafted[kind]["folder"] = str(folders[kind].relative_to(run.out))
+        crafted[kind]["stats"] = _shard_means(manifest["shards"])
+    return crafted, folders
 
-    fresh_cfg = TrainConfig(**{**asdict(base), "epochs": scale.fresh_epochs, "shift": fresh_shift})
-    shifted = f", images shifted by up to {fresh_shift} px" if fresh_shift else ""
+
+def _shard_means(shards: List[Dict[str, Any]]) -> Dict[str, float]:
+    """Every ``mean_*`` statistic of the shards, averaged over the images (weighted by shard size)."""
+    stats: Dict[str, List[Tuple[float, int]]] = {}
+    for s in shards:
+        for k, v in s.items():
+            if k.startswith("mean_"):
+                stats.setdefault(k[5:], []).append((v, s["count"]))
+    return {k: sum(v * c for v, c in vs) / sum(c for _, c in vs) for k, vs in stats.items()}
+
+
+def _fresh_models(run: _Stages, scale: Scale, fresh_cfg: TrainConfig, datasets: Sequence[str],
+                  folders: Dict[str, Path], crafted: Dict[str, Dict[str, Any]], models: Dict[str, torch.nn.Module],
+                  sources: Dict[str, str], train_full: Dataset) -> Dict[str, Dataset]:
+    """Stage 3: a fresh model, plain training, on the original crafted-from images and on each crafted
+    dataset (added to ``models``), after noting which model sees what in each; their training sets."""
+    shifted = f", images shifted by up to {fresh_cfg.shift} px" if fresh_cfg.shift else ""
     trained_on: Dict[str, Dataset] = {"baseline": first(train_full, scale.craft_count)}
-    data: Dict[str, Dict[str, Any]] = {"baseline": {"dataset": "fashion-mnist",
-                                                    "images": "the first train_examples training images"}}
+    data: Dict[str, Dict[str, Any]] = {"baseline": ORIGINAL_IMAGES}
     for kind in datasets:
         ds = trained_on[f"data-{kind}"] = CraftedDataset(folders[kind])
         data[f"data-{kind}"] = {"crafted": crafted[kind]["identity"], "count": len(ds)}
-        crafted[kind]["seen_by"] = stage("evaluate", lambda: who_sees_what(ds, models["standard"], models["robust"]))
+        crafted[kind]["seen_by"] = run.timed("evaluate", lambda: who_sees_what(ds, models["standard"],
+                                                                               models["robust"]))
     for name, ds in trained_on.items():
-        _log(f"fresh model on {ROWS[name][0]}: {scale.fresh_epochs} epoch(s) on {len(ds)} images{shifted}", progress)
-        models[name] = stage(f"train {name}", lambda: _train_model(
-            out / "models", name, ds, info, fresh_cfg, monitor, progress, device, trained_now, data[name], force))
+        _log(f"fresh model on {ROWS[name][0]}: {scale.fresh_epochs} epoch(s) on {len(ds)} images{shifted}",
+             run.progress)
+        models[name] = run.train(name, ds, fresh_cfg, data[name])
         sources[name] = "trained here"
+    return trained_on
 
+
+def _evaluate(run: _Stages, scale: Scale, models: Dict[str, torch.nn.Module], sources: Dict[str, str],
+              examples: Dict[str, Any], test: Dataset, threats: List[Threat], seed: int) -> List[Dict[str, Any]]:
+    """Stage 4: every model's standard and PGD robust accuracy (under each threat) on the test images."""
     rows: List[Dict[str, Any]] = []
-    examples = {}
-    for name, given in (("standard", standard_model), ("robust", robust_model)):
-        examples[name] = len(train_set) if given is None else checkpoint_meta(given).get("train_examples", "all")
     for name, model in models.items():
-        _log(f"evaluating {ROWS[name][0]} on {len(test)} test images", progress)
-        clean = stage("evaluate", lambda: accuracy(model, test, device=device))
-        robust = {threat_label(t): stage("evaluate", lambda: robust_accuracy(
-            model, test, t[1], norm=t[0], steps=scale.eval_steps, n=len(test), seed=seed, device=device))
+        _log(f"evaluating {ROWS[name][0]} on {len(test)} test images", run.progress)
+        clean = run.timed("evaluate", lambda: accuracy(model, test, device=run.device))
+        robust = {threat_label(t): run.timed("evaluate", lambda: robust_accuracy(
+            model, test, t[1], norm=t[0], steps=scale.eval_steps, n=len(test), seed=seed, device=run.device))
             for t in threats}
         rows.append({"key": name, "training_set": ROWS[name][0], "description": ROWS[name][1],
                      "standard_accuracy": clean, "robust_accuracy": robust[threat_label(threats[0])],
-                     "robust_accuracies": robust,
-                     "train_examples": examples[name] if name in examples else len(trained_on[name]),
+                     "robust_accuracies": robust, "train_examples": examples[name],
                      "model": sources[name], "fingerprint": model_fingerprint(model)})
-    identity = settings_hash({"scale": asdict(scale), "seed": seed, "eps": eps, "norm": norm, "craft_eps": craft_eps,
-                              "fresh_shift": fresh_shift, "threats": threats, "datasets": list(datasets),
-                              "layer": layer,
+    return rows
+
+
+def _results(run: _Stages, settings: Dict[str, Any], models: Dict[str, torch.nn.Module], adv: AdversarialConfig,
+             test: Dataset, crafted: Dict[str, Dict[str, Any]], rows: List[Dict[str, Any]],
+             t_start: float) -> Dict[str, Any]:
+    """The results of the run, keyed by its identity: the settings and the two dataset-making models."""
+    identity = settings_hash({**settings,
                               "models": {k: model_fingerprint(models[k]) for k in ("standard", "robust")}})
-    results = {
+    scale, threats = settings["scale"], settings["threats"]
+    return {
         "experiment": "robust-features (Ilyas et al. 2019) on Fashion-MNIST", "identity": identity,
-        "scale": asdict(scale), "seed": seed, "eps": eps, "norm": norm, "craft_eps": craft_eps,
-        "fresh_shift": fresh_shift,
+        "scale": scale, "seed": settings["seed"], "eps": settings["eps"], "norm": settings["norm"],
+        "craft_eps": settings["craft_eps"], "fresh_shift": settings["fresh_shift"],
         "threats": [threat_label(t) for t in threats],
-        "robust_attack": f"PGD-{scale.eval_steps}, step 2.5ε/{scale.eval_steps}, random start",
+        "robust_attack": f"PGD-{scale['eval_steps']}, step 2.5ε/{scale['eval_steps']}, random start",
         "test_images": len(test), "adversarial_training": adv.describe(),
-        "datasets": crafted, "rows": rows, "seconds": {k: round(v, 1) for k, v in timings.items()},
-        "trained_now": trained_now, "crafted_shards_now": crafted_now,
+        "datasets": crafted, "rows": rows, "seconds": {k: round(v, 1) for k, v in run.timings.items()},
+        "trained_now": run.trained_now, "crafted_shards_now": run.crafted_now,
         "total_seconds": round(time.perf_counter() - t_start, 1),
     }
-    for suffix in ("", f"-{identity[:12]}"):  # the latest run, and this run's own copy
+
+
+def _write_results(out: Path, results: Dict[str, Any]) -> None:
+    """results.json and the table (Markdown, HTML): the latest run's, and this run's own copy."""
+    for suffix in ("", f"-{results['identity'][:12]}"):
         atomic_write_json(results, out / f"results{suffix}.json")
         atomic_write_text(markdown_table(results), out / f"table{suffix}.md")
         write_html(out / f"table{suffix}.html", "Robust and non-robust features", markdown_table(results))
-    return results
 
 
 @torch.no_grad()

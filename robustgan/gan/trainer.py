@@ -18,9 +18,9 @@ twice by gradient penalties, which DDP's reducer does not support; the update is
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -29,20 +29,25 @@ from tqdm.auto import tqdm
 from .. import distributed
 from ..interrupt import RunInterrupted, deferred_interrupt
 from ..models.checkpoint import atomic_save
-from ..runs import check_resume, run_identity
-from ..optim.freeze import frozen
+from ..runs import run_identity
 from . import losses as L
-from .build import FORMAT, build_discriminator, build_generator, load_checkpoint, model_kwargs
+from .build import FORMAT, build_discriminator, build_generator, model_kwargs
 from .config import GANConfig
-from .data import Batches, check_images
-from .grid import save_grid
-from .models import PLANS, DCGANGenerator
-from .penalties import clip_weights, dragan_penalty, gradient_penalty
+from .data import Batches, check_training_data as check_images
+from .grid import save_pixel_grid as save_grid
+from .models import PLANS, Critique, DCGANGenerator
+from .optimizers import make_optimizer
+from .penalties import clip_weights
+from .progress_grid import GRID_SIZE, fixed_latent, sample_grid
+from .ranks import global_means, noise_seed, rank_mean, saved_noise_state
 from .registry import Hyper
+from .resume import check_same_run, read_checkpoint
+from .step_losses import critic_penalty, discriminator_objective, generator_objective
 from .tricks import add_instance_noise, ema_copy, ema_update, instance_noise_std
 
+__all__ = ["CHECKPOINT", "GRID_SIZE", "GANRun", "GANTrainer", "Schedule", "noise_seed", "sample_grid", "train_gan"]
+
 CHECKPOINT = "checkpoint.pt"
-GRID_SIZE = 64
 
 
 @dataclass
@@ -63,42 +68,34 @@ class GANRun:
         return self.generator_ema if self.generator_ema is not None else self.generator
 
 
-def _optimizer(cfg: GANConfig, params, lr: float) -> torch.optim.Optimizer:
-    """Adam or RMSprop; the fused implementation where this torch has one for the device (same
-    update rule, one kernel for all parameters instead of a loop)."""
-    params = list(params)
-    cls = torch.optim.RMSprop if cfg.optimizer == "rmsprop" else torch.optim.Adam
-    kwargs = {"lr": lr} if cfg.optimizer == "rmsprop" else {"lr": lr, "betas": cfg.betas}
-    try:
-        return cls(params, fused=True, **kwargs)
-    except (TypeError, RuntimeError, ValueError):
-        return cls(params, **kwargs)
+@dataclass(frozen=True)
+class Schedule:
+    """How many iterations to reach, and every how many to log, draw a grid and save."""
+
+    steps: int
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    log_every: int = 50
+
+    def check(self) -> None:
+        """A clear error before anything is built, rather than a loop that never logs or never ends."""
+        if not isinstance(self.steps, int) or self.steps < 0:
+            raise ValueError(f"steps must be an integer ≥ 0, got {self.steps!r}")
+        for name in ("sample_every", "checkpoint_every", "log_every"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
 
 
-def _fixed_latent(g: DCGANGenerator, seed: int, device: torch.device):
-    """The latents of the progress grids: one per column per class/category when there is one."""
-    gen = torch.Generator().manual_seed(seed + 7919)
-    z = g.sample_latent(GRID_SIZE, gen, device=torch.device("cpu"))
-    labels, nrow = None, 8
-    if g.num_classes:
-        nrow = g.num_classes if g.num_classes <= 16 else 8
-        labels = torch.arange(GRID_SIZE) % g.num_classes
-    elif g.code_categorical:
-        nrow = g.code_categorical if g.code_categorical <= 16 else 8
-        z = g.with_codes(z, torch.arange(GRID_SIZE) % g.code_categorical)
-    return z.to(device), (labels.to(device) if labels is not None else None), nrow
+@dataclass
+class DiscriminatorStep:
+    """What one discriminator update leaves for the generator update and the log."""
 
-
-@torch.no_grad()
-def sample_grid(g: DCGANGenerator, z: Tensor, labels: Optional[Tensor]) -> Tensor:
-    """G(z) in eval mode; the generator's mode and flags are restored afterwards."""
-    with frozen([g]):
-        return g(z, labels)
-
-
-def noise_seed(seed: int, rank: int) -> int:
-    """Seed of one rank's latent/noise generator: rank 0 draws what a one-process run draws."""
-    return seed + 1_000_003 * rank
+    z: Tensor
+    fake: Tensor  # G(z), with its graph on the last discriminator step of an iteration
+    y_fake: Optional[Tensor]
+    loss: Tensor
+    convergence: Optional[float] = None  # BEGAN's convergence measure
 
 
 def train_gan(images: Tensor, labels: Optional[Tensor] = None, config: GANConfig = GANConfig(), *,
@@ -129,231 +126,253 @@ def _train_gan(ctx: distributed.DistContext, images: Tensor, labels: Optional[Te
     evenly over them); nothing else changes. The checkpoint then holds every rank's noise generator.
     """
     check_images(images, labels)
-    if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be an integer ≥ 0, got {steps!r}")
-    for name, v in (("sample_every", sample_every), ("checkpoint_every", checkpoint_every), ("log_every", log_every)):
-        if not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    schedule = Schedule(steps, sample_every, checkpoint_every, log_every)
+    schedule.check()
+    cfg, num_classes = _checked_config(ctx, images, labels, config, num_classes)
+    trainer = GANTrainer(ctx, images, labels, cfg, num_classes=num_classes, device=torch.device(device),
+                         schedule=schedule, out_dir=out_dir, identity=identity)
+    if resume:
+        trainer.restore()
+    return trainer.run(progress)
+
+
+def _checked_config(ctx: distributed.DistContext, images: Tensor, labels: Optional[Tensor], config: GANConfig,
+                    num_classes: Optional[int]) -> Tuple[GANConfig, int]:
+    """The resolved config and the class count, once they are known to fit the data and the processes."""
     cfg = config.resolved()
-    spec = cfg.spec
-    size, channels = images.shape[-1], images.shape[1]
+    size = images.shape[-1]
     if size not in PLANS:
         raise ValueError(f"DCGAN here supports {sorted(PLANS)}-pixel images, got {size}×{size}")
     if num_classes is None:
         num_classes = int(labels.max()) + 1 if labels is not None and labels.numel() else 0
     if cfg.conditional and labels is None:
-        raise ValueError(f"{spec.name} with class conditioning needs labels")
+        raise ValueError(f"{cfg.spec.name} with class conditioning needs labels")
     if cfg.batch_size % ctx.world:
         raise ValueError(f"batch_size {cfg.batch_size} must be divisible by the {ctx.world} processes")
-    local = slice(ctx.rank * cfg.batch_size // ctx.world, (ctx.rank + 1) * cfg.batch_size // ctx.world)
-    device = torch.device(device)
-    ckpt_path = Path(out_dir) / CHECKPOINT if out_dir is not None else None
+    return cfg, num_classes
 
-    g_kwargs, d_kwargs = model_kwargs(cfg, size, channels, num_classes)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        G, D = build_generator(g_kwargs), build_discriminator(d_kwargs)
-    G.to(device).train()
-    D.to(device).train()
-    ema_G = ema_copy(G) if cfg.ema > 0 else None
-    g_params = list(G.parameters())
-    opt_g = _optimizer(cfg, g_params, cfg.lr_g)
-    opt_d = _optimizer(cfg, D.parameters(), cfg.lr_d)
-    noise = torch.Generator(device=device).manual_seed(noise_seed(cfg.seed, ctx.rank))
-    batches = Batches(images.to(device), labels.to(device) if labels is not None else None, cfg.batch_size, cfg.seed)
-    step, k, history = 0, 0.0, []
 
-    if resume:
-        def read() -> Dict[str, Any]:  # rank 0 alone reads the run folder; every rank gets the state
-            if ckpt_path is None or not ckpt_path.exists():
-                raise FileNotFoundError(f"resume requested but no checkpoint at {ckpt_path}")
-            return load_checkpoint(ckpt_path, map_location="cpu" if ctx.active else device)
+class GANTrainer:
+    """One run's models, optimisers, random sources and counters, and the steps of its loop.
 
-        state = ctx.main_only(read)
-        if identity is not None:
-            check_resume(state.get("run"), {**cfg.to_dict(), **identity}, ckpt_path)
-        saved = GANConfig.from_dict(state["config"]).resolved().to_dict()
-        differ = sorted(key for key, v in cfg.to_dict().items() if saved[key] != v)
-        if differ:
-            raise ValueError(f"cannot resume {ckpt_path}: settings differ from the run that wrote it: "
-                             + ", ".join(f"{key} ({saved[key]!r} → {cfg.to_dict()[key]!r})" for key in differ))
-        if state["generator_kwargs"] != g_kwargs:
-            raise ValueError(f"cannot resume {ckpt_path}: it was trained on data of another shape or class count")
-        G.load_state_dict(state["generator"])
-        D.load_state_dict(state["discriminator"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        if ema_G is not None:
-            ema_G.load_state_dict(state["generator_ema"])
-        noise.set_state(_noise_state(state, ctx, noise_seed(cfg.seed, ctx.rank) + int(state["step"]), device))
-        batches = Batches(batches.images, batches.labels, cfg.batch_size, cfg.seed, **state["data_cursor"])
-        step, k, history = int(state["step"]), float(state["loss_state"]["k"]), list(state["history"])
+    The methods keep the order of every random draw of the loop (data, latents, labels, instance
+    noise, penalty points): that order is what makes a resumed run the uninterrupted one's bits.
+    """
 
-    fixed_z, fixed_y, nrow = _fixed_latent(G, cfg.seed, device)
-    hyper = Hyper(real_label=1.0 - cfg.label_smoothing, margin=cfg.ebgan_margin, k=k)
-    concat = D.num_classes > 0
-    pending: List[Dict[str, Tensor]] = []
-    saved_step = step if resume else -1
-    floats: List[Dict[str, float]] = []
+    def __init__(self, ctx: distributed.DistContext, images: Tensor, labels: Optional[Tensor], cfg: GANConfig, *,
+                 num_classes: int, device: torch.device, schedule: Schedule,
+                 out_dir: Optional[Union[str, Path]] = None, identity: Optional[Dict[str, Any]] = None):
+        self.ctx, self.cfg, self.spec, self.device = ctx, cfg, cfg.spec, device
+        self.num_classes, self.schedule, self.identity = num_classes, schedule, identity
+        self.out_dir = out_dir
+        self.ckpt_path = Path(out_dir) / CHECKPOINT if out_dir is not None else None
+        self.local = slice(ctx.rank * cfg.batch_size // ctx.world, (ctx.rank + 1) * cfg.batch_size // ctx.world)
+        self._build_models(images.shape[-1], images.shape[1])
+        self.noise = torch.Generator(device=device).manual_seed(noise_seed(cfg.seed, ctx.rank))
+        self.batches = Batches(images.to(device), labels.to(device) if labels is not None else None,
+                               cfg.batch_size, cfg.seed)
+        self.step, self.history = 0, []
+        self.hyper = Hyper(real_label=1.0 - cfg.label_smoothing, margin=cfg.ebgan_margin, k=0.0)
+        self.saved_step = -1
+        self.pending: List[Dict[str, Tensor]] = []  # losses still on the device, one dict per step
+        self.floats: List[Dict[str, Any]] = []      # the step and BEGAN's numbers of the same steps
 
-    def critic(y):
-        return lambda x: D.critique(x, y if concat else None).score
+    def _build_models(self, size: int, channels: int) -> None:
+        """G and D from the seed (without touching the global RNG), the EMA copy and the optimisers."""
+        cfg = self.cfg
+        self.g_kwargs, self.d_kwargs = model_kwargs(cfg, size, channels, self.num_classes)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            self.G, self.D = build_generator(self.g_kwargs), build_discriminator(self.d_kwargs)
+        self.G.to(self.device).train()
+        self.D.to(self.device).train()
+        self.ema_G = ema_copy(self.G) if cfg.ema > 0 else None
+        self.g_params = list(self.G.parameters())
+        self.opt_g = make_optimizer(cfg, self.g_params, cfg.lr_g)
+        self.opt_d = make_optimizer(cfg, self.D.parameters(), cfg.lr_d)
+        self.concat = self.D.num_classes > 0
 
-    def flush() -> None:
-        if pending:
-            keys = list(pending[0])
-            values = _rank_mean(ctx, torch.stack([torch.stack([p[key] for p in pending]) for key in keys]))
-            for i, f in enumerate(floats):
-                history.append({"step": f.pop("step"), **{key: values[j][i] for j, key in enumerate(keys)}, **f})
-            pending.clear()
-            floats.clear()
+    def restore(self) -> None:
+        """Continue the run of the checkpoint: weights, optimisers, EMA, noise, data cursor, k_t, counter, history."""
+        cfg, ctx = self.cfg, self.ctx
+        state = read_checkpoint(ctx, self.ckpt_path, self.device)
+        check_same_run(state, cfg, self.g_kwargs, self.identity, self.ckpt_path)
+        self.G.load_state_dict(state["generator"])
+        self.D.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.ema_G is not None:
+            self.ema_G.load_state_dict(state["generator_ema"])
+        fresh_seed = noise_seed(cfg.seed, ctx.rank) + int(state["step"])
+        self.noise.set_state(saved_noise_state(state, ctx, fresh_seed, self.device))
+        self.batches = Batches(self.batches.images, self.batches.labels, cfg.batch_size, cfg.seed,
+                               **state["data_cursor"])
+        self.step, self.history = int(state["step"]), list(state["history"])
+        self.hyper = replace(self.hyper, k=float(state["loss_state"]["k"]))
+        self.saved_step = self.step
 
-    def save() -> None:
-        nonlocal saved_step
-        flush()
-        if ckpt_path is None or saved_step == step:
-            return
-        saved_step = step
-        noise_states = ctx.gather(noise.get_state())
-        if not ctx.is_main:
-            return
-        atomic_save({
-            "format": FORMAT, "config": cfg.to_dict(), "step": step,
-            "generator_kwargs": g_kwargs, "discriminator_kwargs": d_kwargs,
-            "generator": G.state_dict(), "discriminator": D.state_dict(),
-            "generator_ema": ema_G.state_dict() if ema_G is not None else None,
-            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-            "noise_rng": noise_states[0], "noise_rng_ranks": noise_states, "data_cursor": batches.state(),
-            "loss_state": {"k": hyper.k}, "history": history,
-            "run": run_identity({**cfg.to_dict(), **(identity or {})}),
-        }, ckpt_path)
+    def _condition(self, y: Optional[Tensor]) -> Optional[Tensor]:
+        """The labels D is given: only a discriminator that takes them sees them."""
+        return y if self.concat else None
 
-    def grid() -> None:
-        if out_dir is not None and ctx.is_main:
-            save_grid(sample_grid(ema_G if ema_G is not None else G, fixed_z, fixed_y),
-                      Path(out_dir) / "samples" / f"step_{step:06d}.png", nrow=nrow)
+    def _critic(self, y: Optional[Tensor]) -> Callable[[Tensor], Tensor]:
+        return lambda x: self.D.critique(x, self._condition(y)).score
 
-    def _train_step() -> None:
-        nonlocal step, hyper
-        sigma = instance_noise_std(step, cfg.instance_noise, cfg.instance_noise_anneal)
+    def d_step(self, sigma: float, last: bool, record: Dict[str, Tensor]) -> DiscriminatorStep:
+        """One discriminator update on a fresh real batch (this rank's share) and fresh latents; G's
+        graph is kept on the ``last`` one of the iteration only, for the generator update."""
+        cfg, spec, G, D, noise = self.cfg, self.spec, self.G, self.D, self.noise
+        real, y_real = self.batches.next()
+        if self.ctx.active:  # this rank's share of the global batch
+            real, y_real = real[self.local], (y_real[self.local] if y_real is not None else None)
+        n = real.shape[0]
+        z = G.sample_latent(n, noise, self.device)
+        y_fake = (torch.randint(0, self.num_classes, (n,), generator=noise, device=self.device)
+                  if G.num_classes else None)
+        with torch.set_grad_enabled(last):
+            fake = G(z, y_fake)
+        r_in = add_instance_noise(real, sigma, noise)
+        f_in = add_instance_noise(fake.detach(), sigma, noise)
+        cr = D.critique(r_in, self._condition(y_real))
+        cf = D.critique(f_in, self._condition(y_fake))
+        loss_d = discriminator_objective(spec, cfg, self.hyper, G, cr, cf, y_real, y_fake, z)
+        penalty = critic_penalty(spec, cfg, self._critic(y_real), r_in, f_in, noise)
+        if penalty is not None:
+            record["penalty"] = penalty.detach()
+            loss_d = loss_d + penalty
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.ctx.average_gradients(D.parameters())
+        self.opt_d.step()
+        if spec.clip:
+            clip_weights(D, cfg.clip)
+        convergence = self._steer_began(cr, cf) if spec.name == "began" else None
+        return DiscriminatorStep(z, fake, y_fake, loss_d, convergence)
+
+    def _steer_began(self, real: Critique, fake: Critique) -> float:
+        """BEGAN's k_t update from the global batch's critic means; its convergence measure."""
+        cfg, hyper = self.cfg, self.hyper
+        real_score, fake_score = global_means(self.ctx, real.score, fake.score)  # one k_t on every rank
+        convergence = L.began_convergence(real_score, fake_score, cfg.began_gamma)
+        self.hyper = Hyper(hyper.real_label, hyper.margin,
+                           L.began_update(hyper.k, real_score, fake_score, cfg.began_gamma, cfg.began_lambda_k))
+        return convergence
+
+    def g_step(self, sigma: float, last: DiscriminatorStep) -> Tensor:
+        """One generator update on the last discriminator step's samples (only G's weights receive
+        gradients), then the EMA weights follow."""
+        cg = self.D.critique(add_instance_noise(last.fake, sigma, self.noise), self._condition(last.y_fake))
+        loss_g = generator_objective(self.spec, self.cfg, self.G, cg, last.y_fake, last.z)
+        self.opt_g.zero_grad(set_to_none=True)
+        torch.autograd.backward(loss_g, inputs=self.g_params)
+        self.ctx.average_gradients(self.g_params)
+        self.opt_g.step()
+        if self.ema_G is not None:
+            ema_update(self.ema_G, self.G, self.cfg.ema)
+        return loss_g
+
+    def train_step(self) -> None:
+        """One iteration: ``d_steps`` discriminator updates, one generator update, then what is due."""
+        cfg = self.cfg
+        sigma = instance_noise_std(self.step, cfg.instance_noise, cfg.instance_noise_anneal)
         record: Dict[str, Tensor] = {}
         for i in range(cfg.d_steps):
-            real, y_real = batches.next()
-            if ctx.active:  # this rank's share of the global batch
-                real, y_real = real[local], (y_real[local] if y_real is not None else None)
-            n = real.shape[0]
-            z = G.sample_latent(n, noise, device)
-            y_fake = torch.randint(0, num_classes, (n,), generator=noise, device=device) if G.num_classes else None
-            last = i == cfg.d_steps - 1
-            with torch.set_grad_enabled(last):
-                fake = G(z, y_fake)
-            r_in = add_instance_noise(real, sigma, noise)
-            f_in = add_instance_noise(fake.detach(), sigma, noise)
-            cr = D.critique(r_in, y_real if concat else None)
-            cf = D.critique(f_in, y_fake if concat else None)
-            loss_d = spec.d_loss(cr.score, cf.score, hyper)
-            if spec.conditioning == "aux":
-                loss_d = loss_d + cfg.aux_weight * (L.acgan_class_loss(cr.class_logits, y_real)
-                                                    + L.acgan_class_loss(cf.class_logits, y_fake))
-            elif spec.conditioning == "info":
-                cat, cont = G.split_codes(z)
-                loss_d = loss_d + cfg.info_weight * L.infogan_loss(cf.code_logits, cat, cf.code_cont, cont)
-            if spec.penalty == "gp":
-                penalty = gradient_penalty(critic(y_real), r_in, f_in, cfg.gp_weight, noise)
-                record["penalty"] = penalty.detach()
-                loss_d = loss_d + penalty
-            elif spec.penalty == "dragan":
-                penalty = dragan_penalty(critic(y_real), r_in, cfg.gp_weight, generator=noise)
-                record["penalty"] = penalty.detach()
-                loss_d = loss_d + penalty
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            ctx.average_gradients(D.parameters())
-            opt_d.step()
-            if spec.clip:
-                clip_weights(D, cfg.clip)
-            if spec.name == "began":
-                real_score, fake_score = _global_means(ctx, cr.score, cf.score)  # one k_t on every rank
-                convergence = L.began_convergence(real_score, fake_score, cfg.began_gamma)
-                hyper = Hyper(hyper.real_label, hyper.margin,
-                              L.began_update(hyper.k, real_score, fake_score, cfg.began_gamma, cfg.began_lambda_k))
-        # generator step on the last samples; only G's weights receive gradients
-        cg = D.critique(add_instance_noise(fake, sigma, noise), y_fake if concat else None)
-        loss_g = spec.g_loss(cg.score)
-        if spec.conditioning == "aux":
-            loss_g = loss_g + cfg.aux_weight * L.acgan_class_loss(cg.class_logits, y_fake)
-        elif spec.conditioning == "info":
-            loss_g = loss_g + cfg.info_weight * L.infogan_loss(cg.code_logits, cat, cg.code_cont, cont)
-        elif spec.name == "ebgan" and cfg.pt_weight:
-            loss_g = loss_g + cfg.pt_weight * L.pulling_away(cg.embedding)
-        opt_g.zero_grad(set_to_none=True)
-        torch.autograd.backward(loss_g, inputs=g_params)
-        ctx.average_gradients(g_params)
-        opt_g.step()
-        if ema_G is not None:
-            ema_update(ema_G, G, cfg.ema)
-        step += 1
-        record["d_loss"], record["g_loss"] = loss_d.detach(), loss_g.detach()
-        pending.append(record)
-        extra: Dict[str, Any] = {"step": step}
-        if spec.name == "began":
-            extra["k"], extra["convergence"] = hyper.k, convergence
-        floats.append(extra)
-        bar.update(1)
-        if step % log_every == 0 or step == steps:
-            flush()
-            bar.set_postfix(d_loss=f"{history[-1]['d_loss']:.3f}", g_loss=f"{history[-1]['g_loss']:.3f}")
-        if step % sample_every == 0:
-            grid()
-        if step % checkpoint_every == 0:
-            save()
+            d = self.d_step(sigma, i == cfg.d_steps - 1, record)
+        loss_g = self.g_step(sigma, d)
+        self.step += 1
+        self._record(record, d, loss_g)
+        self._periodic()
 
-    bar = tqdm(total=steps, initial=min(step, steps), desc=f"gan {spec.name}", disable=not (progress and ctx.is_main),
-               unit="step")
-    with deferred_interrupt(enabled=not ctx.active) as stop:
-        while step < steps:
-            _train_step()
-            if stop.requested:
-                bar.close()
-                save()
-                where = f"; checkpoint saved at {ckpt_path}: continue with --resume" if ckpt_path else ""
-                raise RunInterrupted(f"interrupted after step {step} of {steps}{where}")
-    bar.close()
-    flush()
-    if steps % sample_every or not history:
-        grid()
-    save()
-    for module in (G, D, ema_G):  # rank 0's BatchNorm statistics everywhere, as DDP would leave them
-        if module is not None:
-            ctx.broadcast_buffers(module)
-    G.eval()
-    D.eval()
-    return GANRun(G, D, ema_G, cfg, step, history, ckpt_path)
+    def _record(self, record: Dict[str, Tensor], d: DiscriminatorStep, loss_g: Tensor) -> None:
+        """Keep this step's losses on the device until the next flush (no synchronisation per step)."""
+        record["d_loss"], record["g_loss"] = d.loss.detach(), loss_g.detach()
+        self.pending.append(record)
+        extra: Dict[str, Any] = {"step": self.step}
+        if self.spec.name == "began":
+            extra["k"], extra["convergence"] = self.hyper.k, d.convergence
+        self.floats.append(extra)
 
+    def _periodic(self) -> None:
+        """The progress bar, and the log, grid and checkpoint this step is due for."""
+        step, schedule = self.step, self.schedule
+        self.bar.update(1)
+        if step % schedule.log_every == 0 or step == schedule.steps:
+            self.flush()
+            self.bar.set_postfix(d_loss=f"{self.history[-1]['d_loss']:.3f}", g_loss=f"{self.history[-1]['g_loss']:.3f}")
+        if step % schedule.sample_every == 0:
+            self.grid()
+        if step % schedule.checkpoint_every == 0:
+            self.save()
 
-def _rank_mean(ctx: distributed.DistContext, values: Tensor) -> List[List[float]]:
-    """The logged losses of every rank averaged (the loss of the global batch): one history everywhere."""
-    if not ctx.active:
-        return values.tolist()
-    flat = [v / ctx.world for v in ctx.sum(values.flatten().tolist())]
-    return torch.tensor(flat, dtype=torch.float64).view(values.shape).tolist()
+    def flush(self) -> None:
+        """Move the kept losses into the history: one transfer, averaged over the ranks."""
+        if self.pending:
+            keys = list(self.pending[0])
+            stacked = torch.stack([torch.stack([p[key] for p in self.pending]) for key in keys])
+            values = rank_mean(self.ctx, stacked)
+            for i, f in enumerate(self.floats):
+                self.history.append({"step": f.pop("step"), **{key: values[j][i] for j, key in enumerate(keys)}, **f})
+            self.pending.clear()
+            self.floats.clear()
 
+    def save(self) -> None:
+        """Write the checkpoint (rank 0, atomically), unless there is no run folder or this step's is written."""
+        self.flush()
+        if self.ckpt_path is None or self.saved_step == self.step:
+            return
+        self.saved_step = self.step
+        noise_states = self.ctx.gather(self.noise.get_state())
+        if not self.ctx.is_main:
+            return
+        atomic_save(self._checkpoint(noise_states), self.ckpt_path)
 
-def _global_means(ctx: distributed.DistContext, real: Tensor, fake: Tensor) -> Tuple[Tensor, Tensor]:
-    """BEGAN's critic means over the global batch, so that every rank steers k_t alike."""
-    if not ctx.active:
-        return real, fake
-    r, f = ctx.sum([float(real.detach().mean()), float(fake.detach().mean())])
-    return torch.tensor(r / ctx.world), torch.tensor(f / ctx.world)
+    def _checkpoint(self, noise_states: List[Tensor]) -> Dict[str, Any]:
+        """Everything a resume needs, as plain data."""
+        cfg = self.cfg
+        return {
+            "format": FORMAT, "config": cfg.to_dict(), "step": self.step,
+            "generator_kwargs": self.g_kwargs, "discriminator_kwargs": self.d_kwargs,
+            "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
+            "generator_ema": self.ema_G.state_dict() if self.ema_G is not None else None,
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "noise_rng": noise_states[0], "noise_rng_ranks": noise_states, "data_cursor": self.batches.state(),
+            "loss_state": {"k": self.hyper.k}, "history": self.history,
+            "run": run_identity({**cfg.to_dict(), **(self.identity or {})}),
+        }
 
+    def grid(self) -> None:
+        """The progress grid of this step (rank 0, with a run folder), from the EMA weights when kept."""
+        if self.out_dir is not None and self.ctx.is_main:
+            sampler = self.ema_G if self.ema_G is not None else self.G
+            save_grid(sample_grid(sampler, self.fixed_z, self.fixed_y),
+                      Path(self.out_dir) / "samples" / f"step_{self.step:06d}.png", nrow=self.nrow)
 
-def _noise_state(state: Dict[str, Any], ctx: distributed.DistContext, fresh_seed: int,
-                 device: torch.device) -> Tensor:
-    """This rank's saved noise generator; a run resumed on another process count keeps rank 0's and
-    seeds the others afresh (from the seed, rank and step: no rank repeats another's draws)."""
-    ranks = state.get("noise_rng_ranks")
-    if ranks is not None and len(ranks) == ctx.world:
-        return ranks[ctx.rank].cpu()
-    if ctx.is_main:
-        return state["noise_rng"].cpu()
-    return torch.Generator(device=device).manual_seed(fresh_seed).get_state()
+    def run(self, progress: bool = True) -> GANRun:
+        """The loop to ``steps``; a first Ctrl-C ends it at the end of the current step, checkpoint saved."""
+        steps = self.schedule.steps
+        self.fixed_z, self.fixed_y, self.nrow = fixed_latent(self.G, self.cfg.seed, self.device)
+        self.bar = tqdm(total=steps, initial=min(self.step, steps), desc=f"gan {self.spec.name}",
+                        disable=not (progress and self.ctx.is_main), unit="step")
+        with deferred_interrupt(enabled=not self.ctx.active) as stop:
+            while self.step < steps:
+                self.train_step()
+                if stop.requested:
+                    self.bar.close()
+                    self.save()
+                    where = f"; checkpoint saved at {self.ckpt_path}: continue with --resume" if self.ckpt_path else ""
+                    raise RunInterrupted(f"interrupted after step {self.step} of {steps}{where}")
+        self.bar.close()
+        return self.finish()
+
+    def finish(self) -> GANRun:
+        """The last log, grid and checkpoint; rank 0's BatchNorm statistics everywhere; eval mode."""
+        self.flush()
+        if self.schedule.steps % self.schedule.sample_every or not self.history:
+            self.grid()
+        self.save()
+        for module in (self.G, self.D, self.ema_G):  # rank 0's BatchNorm statistics everywhere, as DDP would leave them
+            if module is not None:
+                self.ctx.broadcast_buffers(module)
+        self.G.eval()
+        self.D.eval()
+        return GANRun(self.G, self.D, self.ema_G, self.cfg, self.step, self.history, self.ckpt_path)
