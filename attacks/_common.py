@@ -1,8 +1,10 @@
 """What every attack shares: input checks, the objective by name, success tests, the result type."""
 from __future__ import annotations
 
+import functools
+import warnings
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Callable, Optional, TypeVar, Union
 
 import torch
 from torch import Tensor, nn
@@ -138,7 +140,7 @@ def fooled_within(p: float, radius: Tensor):
 def smallest_success(p: float, success):
     """A ``score`` for minimal-distortion runs: among successful iterates the Lp (p = 0: L0)
     distance, among the others the objective (how far from success, where a search continues)."""
-    from robustgan.optim.minimal_norm import norm_of
+    from robustgan.optim.rules.minimal_norm import norm_of
 
     def score(ev: Evaluation, loss: Tensor) -> Tensor:
         return torch.where(success(ev).bool(), norm_of(ev.x - ev.origin, p), loss)
@@ -168,22 +170,26 @@ def finish(model: nn.Module, x_adv: Tensor, x: Tensor, y: Tensor, target: Option
     return AttackResult(x_adv, success, lp_norm(x_adv - x, norm), steps, norm, fw, bw)
 
 
-def budget_steps(steps: int, queries: Optional[int], runs: int = 1) -> int:
+def budget_steps(steps: int, queries: Optional[int], runs: int = 1, per_step: int = 2) -> int:
     """The step count per run that keeps every sample within ``queries`` model passes.
 
-    A run of k steps costs each sample k forward and k backward passes plus one closing forward
-    pass that scores the last iterate: 2k + 1 queries. An attack made of ``runs`` runs (CW's and
-    L-BFGS's penalty rounds) splits the budget evenly, so Q queries allow ⌊(Q/runs − 1)/2⌋ steps
-    per run, never more than ``steps``.
+    A run of k steps costs each sample ``per_step`` passes a step (a gradient attack: one forward
+    and one backward; Square: one forward) plus one pass that scores the start or the last
+    iterate: per_step·k + 1 queries. An attack made of ``runs`` runs (CW's and L-BFGS's penalty
+    rounds) splits the budget evenly, so Q queries allow ⌊(Q/runs − 1)/per_step⌋ steps per run,
+    never more than ``steps``.
     """
     steps = check_positive_int(steps, "steps", minimum=0)
     if queries is None:
         return steps
     queries = check_positive_int(queries, "queries", minimum=1)
-    return min(steps, max(queries // runs - 1, 0) // 2)
+    return min(steps, max(queries // runs - 1, 0) // per_step)
 
 
 def generator_for(seed: Optional[int], generator: Optional[torch.Generator]) -> Optional[torch.Generator]:
+    """The random numbers of an attack: an explicit ``generator`` wins; else a fresh one seeded with
+    ``seed`` (the same call gives the same bits); ``seed=None`` (None returned) draws from torch's
+    global RNG, as a training loop that wants a new random start every batch does."""
     if generator is not None:
         return generator
     if seed is None:
@@ -191,5 +197,31 @@ def generator_for(seed: Optional[int], generator: Optional[torch.Generator]) -> 
     return torch.Generator().manual_seed(seed)
 
 
+Attack = TypeVar("Attack", bound=Callable)
+
+
+def renamed(**old_to_new: str) -> Callable[[Attack], Attack]:
+    """Keep an argument's old name working for one release: ``@renamed(max_iter="steps")`` passes
+    ``max_iter=`` on as ``steps=`` with a :class:`DeprecationWarning` naming the new name (pointing
+    at the caller's line); giving both names is a :class:`TypeError`. The signature shown by
+    :func:`inspect.signature` is the new one."""
+    def wrap(fn: Attack) -> Attack:
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old not in kwargs:
+                    continue
+                if new in kwargs:
+                    raise TypeError(f"{fn.__name__}() got both {old!r} and {new!r}; {old!r} is the old name "
+                                    f"of {new!r}, pass only {new!r}")
+                warnings.warn(f"{fn.__name__}(): {old!r} is renamed {new!r}; the old name will be removed "
+                              "in the next release", DeprecationWarning, stacklevel=2)
+                kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+        call.renamed = dict(old_to_new)  # type: ignore[attr-defined]  # old -> new, for docs and tests
+        return call  # type: ignore[return-value]
+    return wrap
+
+
 Norm = Union[str, float]
-__all__ = ["AttackResult", "Norm", "Queries", "adversarial_loss", "finish", "fooled", "fooled_within", "generator_for", "misclassified", "parse_norm", "prepare", "budget_steps", "smallest_success"]
+__all__ = ["AttackResult", "Norm", "Queries", "adversarial_loss", "finish", "fooled", "fooled_within", "generator_for", "misclassified", "parse_norm", "prepare", "budget_steps", "renamed", "smallest_success"]

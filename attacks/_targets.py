@@ -27,13 +27,13 @@ def num_classes(model: nn.Module, x: Tensor) -> int:
         return int(model(x[:1]).shape[1])
 
 
-def per_target(model: nn.Module, x: Tensor, targets: int,
+def per_target(model: nn.Module, x: Tensor, num_targets: int,
                toward: Callable[[Tensor, Tensor], tuple]) -> Tuple[Tensor, Tensor, Tensor, Queries]:
     """``toward(alive, goal)`` attacks the points ``alive`` toward their classes ``goal`` and returns
     (images, success, steps used, passes spent: anything with per-point ``forwards``/``backwards``).
-    It runs for each of the ``targets`` most likely other classes on the points no earlier target
+    It runs for each of the ``num_targets`` most likely other classes on the points no earlier target
     broke; returns the kept images, success, the steps summed over targets and the passes."""
-    order = ranked_targets(model, x, min(targets, num_classes(model, x) - 1))
+    order = ranked_targets(model, x, min(num_targets, num_classes(model, x) - 1))
     n = x.shape[0]
     x_adv, success = x.clone(), torch.zeros(n, dtype=torch.bool, device=x.device)
     steps = torch.zeros(n, dtype=torch.long, device=x.device)

@@ -22,7 +22,8 @@ from robustgan.optim import APGD, Ball, Box, gaussian_noise, optimize, parse_nor
 from robustgan.validation import check_positive_int
 
 from ._targets import per_target
-from ._common import AttackResult, Queries, Norm, adversarial_loss, finish, fooled, fooled_within, generator_for, prepare
+from ._common import (AttackResult, Queries, Norm, adversarial_loss, finish, fooled, fooled_within, generator_for,
+                      prepare, renamed)
 
 
 def _rule(p: float, sparsity: Optional[float] = 0.2) -> APGD:
@@ -91,12 +92,15 @@ def _per_sample(eps: Union[float, Tensor], n: int, device: torch.device) -> Tens
 
 
 def apgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *, norm: Norm = "linf",
-         loss: str = "ce", steps: int = 100, restarts: int = 1, early_stop: bool = True,
+         loss: str = "ce", steps: int = 100, restarts: int = 1, early_stop: bool = False,
          large_reps: bool = False, seed: Optional[int] = 0, generator: Optional[torch.Generator] = None,
          progress: bool = False) -> AttackResult:
     """Untargeted APGD on the cross-entropy (``loss='ce'``) or the scale-invariant DLR loss, in an
     L∞, L2 or L1 ball. ``large_reps`` (L1 only): the 3ε → 2ε → ε schedule, ``restarts`` times
-    in sequence on the points still unbroken (AutoAttack's L1 setting: 5 restarts)."""
+    in sequence on the points still unbroken (AutoAttack's L1 setting: 5 restarts).
+    ``early_stop`` retires a point once it is fooled (robust accuracy needs no more); without it
+    every point spends the whole budget and keeps its strongest iterate. The ε schedule always
+    retires fooled points: each phase hands only the unbroken ones to the next."""
     y, _, eps = prepare(model, x, y, None, eps)
     p = parse_norm(norm)
     steps, restarts = _check_budget(steps, restarts)
@@ -107,17 +111,19 @@ def apgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *, n
     return finish(model, x_adv, x, y, None, p, steps_used, success, queries=spent)
 
 
+@renamed(targets="num_targets")
 def apgd_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
-                  norm: Norm = "linf", targets: int = 9, steps: int = 100, restarts: int = 1,
+                  norm: Norm = "linf", num_targets: int = 9, steps: int = 100, restarts: int = 1,
                   large_reps: bool = False, seed: Optional[int] = 0, generator: Optional[torch.Generator] = None,
                   progress: bool = False) -> AttackResult:
-    """APGD-T: targeted DLR toward each of the ``targets`` runner-up classes in turn; a point counts
-    as broken when it is misclassified (any class), as in AutoAttack. ``large_reps``: as in
-    :func:`apgd` (L1 only)."""
+    """APGD-T: targeted DLR toward each of the ``num_targets`` runner-up classes in turn; a point
+    counts as broken when it is misclassified (any class), as in AutoAttack, and leaves the runs
+    toward the later classes then (the next target runs on the unbroken points only).
+    ``large_reps``: as in :func:`apgd` (L1 only)."""
     y, _, eps = prepare(model, x, y, None, eps)
     p = parse_norm(norm)
     steps, restarts = _check_budget(steps, restarts)
-    targets = check_positive_int(targets, "targets")
+    num_targets = check_positive_int(num_targets, "num_targets")
     eps_all = _per_sample(eps, x.shape[0], x.device)
     gen = generator_for(seed, generator)
 
@@ -125,5 +131,5 @@ def apgd_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tens
         return _run(model, x[alive], y[alive], lambda index: -TargetedDLR(goal[index]), p, eps_all[alive],
                     steps, restarts, True, large_reps, gen, progress, "APGD-T")
 
-    x_adv, success, steps_used, spent = per_target(model, x, targets, toward)
+    x_adv, success, steps_used, spent = per_target(model, x, num_targets, toward)
     return finish(model, x_adv, x, y, None, p, steps_used, success, queries=spent)

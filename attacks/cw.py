@@ -10,11 +10,12 @@ from robustgan.objectives import Distance, Margin, TargetMargin
 from robustgan.optim import Adam, TanhBox, lp_norm, optimize, search_penalty
 from robustgan.validation import check_number, check_positive_int
 
-from ._common import AttackResult, Queries, budget_steps, finish, fooled, prepare, smallest_success
+from ._common import AttackResult, Queries, budget_steps, finish, fooled, prepare, renamed, smallest_success
 
 
+@renamed(lr="step_size")
 def cw_l2(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = None,
-          c: float = 1.0, confidence: float = 0.0, steps: int = 100, lr: float = 0.01,
+          c: float = 1.0, confidence: float = 0.0, steps: int = 100, step_size: float = 0.01,
           search_rounds: int = 5, queries: Optional[int] = None, progress: bool = False) -> AttackResult:
     """Per sample, the smallest-L2 successful iterate over all c tried.
 
@@ -23,13 +24,14 @@ def cw_l2(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = 
     fooled continues from its last round's closest iterate with a ten times larger c, so the
     rounds add up for points far from the boundary (see :func:`~robustgan.optim.search_penalty`).
 
-    ``queries``: a per-sample budget of forward + backward passes, split over the rounds; it caps
-    ``steps`` (see :func:`~attacks._common.budget_steps`).
+    ``step_size``: Adam's learning rate in tanh space. ``queries``: a per-sample budget of
+    forward + backward passes, split over the rounds; it caps ``steps`` (see
+    :func:`~attacks._common.budget_steps`).
     """
     y, target, _ = prepare(model, x, y, target)
     c = check_number(c, "c", above=0)  # c <= 0 rewards a smaller perturbation over fooling the model
     confidence = check_number(confidence, "confidence", at_least=0)
-    lr = check_number(lr, "lr", above=0)
+    step_size = check_number(step_size, "step_size", above=0)
     search_rounds = check_positive_int(search_rounds, "search_rounds")
     steps = budget_steps(steps, queries, runs=search_rounds)
     targeted = target is not None
@@ -40,7 +42,7 @@ def cw_l2(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = 
     def run(weights: Tensor, start: Tensor):
         return optimize(
             model, start, Distance(2, squared=True) + weights * margin, origin=x,
-            step=Adam(lr), steps=steps, parametrization=TanhBox(0, 1),
+            step=Adam(step_size), steps=steps, parametrization=TanhBox(0, 1),
             target=target if targeted else y, success=success, score=smallest_success(2, success),
             progress=progress, desc="CW-L2",
         )

@@ -14,18 +14,21 @@ from robustgan.objectives import LogitGap
 from robustgan.optim import Box, FABStep, lp_norm, optimize, parse_norm
 from robustgan.validation import check_positive_int
 
-from ._common import AttackResult, Norm, finish, fooled_within, prepare
+from ._common import AttackResult, Norm, finish, fooled_within, prepare, renamed
 from ._targets import per_target
 
 
+@renamed(targets="num_targets")
 def fab_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *, norm: Norm = "linf",
-                 targets: int = 9, steps: int = 100, progress: bool = False) -> AttackResult:
-    """FAB-T with ε: per target class, ``steps`` boundary steps from the clean point on the points
-    still unbroken; keeps per point the closest misclassified iterate within ε."""
+                 num_targets: int = 9, steps: int = 100, progress: bool = False) -> AttackResult:
+    """FAB-T with ε: per target class (the ``num_targets`` most likely other ones), ``steps``
+    boundary steps from the clean point on the points still unbroken; keeps per point the closest
+    misclassified iterate within ε. Deterministic: every run starts at the clean point and draws
+    no random numbers, so it takes no ``seed``."""
     y, _, eps = prepare(model, x, y, None, eps)
     p = parse_norm(norm)
     steps = check_positive_int(steps, "steps", minimum=0)
-    targets = check_positive_int(targets, "targets")
+    num_targets = check_positive_int(num_targets, "num_targets")
     eps_all = eps if isinstance(eps, Tensor) and eps.dim() > 0 else torch.full((x.shape[0],), float(eps))
     eps_all = eps_all.to(x.device)
 
@@ -37,5 +40,5 @@ def fab_targeted(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tenso
         )
         return res.x, res.success, res.steps, res
 
-    x_adv, success, steps_used, spent = per_target(model, x, targets, toward)
+    x_adv, success, steps_used, spent = per_target(model, x, num_targets, toward)
     return finish(model, x_adv, x, y, None, p, steps_used, success, queries=spent)

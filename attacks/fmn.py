@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from robustgan.objectives import Margin, TargetMargin
 from robustgan.optim import Ball, Box, FMNStep, L0Ball, optimize, parse_norm
-from robustgan.optim.minimal_norm import largest_norm, norm_of
+from robustgan.optim.rules.minimal_norm import largest_norm, norm_of
 
 from ._common import AttackResult, budget_steps, finish, fooled, prepare, smallest_success
 

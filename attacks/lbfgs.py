@@ -13,26 +13,27 @@ from robustgan.objectives import CrossEntropy, Distance, Margin
 from robustgan.optim import LBFGS, Box, lp_norm, optimize, search_penalty
 from robustgan.validation import check_number, check_positive_int
 
-from ._common import AttackResult, Queries, budget_steps, finish, fooled, prepare, smallest_success
+from ._common import AttackResult, Queries, budget_steps, finish, fooled, prepare, renamed, smallest_success
 
 
+@renamed(max_iter="steps")
 def lbfgs(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = None,
-          c: float = 1.0, search_rounds: int = 8, max_iter: int = 100,
-          queries: Optional[int] = None) -> AttackResult:
+          c: float = 1.0, search_rounds: int = 8, steps: int = 100,
+          queries: Optional[int] = None, progress: bool = False) -> AttackResult:
     """Targeted when ``target`` is given (the paper's setting, loss CE(x + r, t)); untargeted
     otherwise, minimising the margin z_y − max_{i≠y} z_i until another class wins.
 
     A larger c penalises distortion more: success raises c, failure lowers it (bisection in log
     space once bracketed). Each sample runs its own projected L-BFGS (:class:`~robustgan.optim.LBFGS`:
     own line search and curvature history), so a batch is solved as well as each image alone.
-    Samples that never succeed keep their input unchanged. ``max_iter`` counts evaluations (one
+    Samples that never succeed keep their input unchanged. ``steps`` counts evaluations (one
     forward and one backward pass each) per round; ``queries``, a per-sample budget split over
     the rounds, caps it (see :func:`~attacks._common.budget_steps`).
     """
     y, target, _ = prepare(model, x, y, target)
     c = check_number(c, "c", above=0)
     search_rounds = check_positive_int(search_rounds, "search_rounds")
-    max_iter = budget_steps(max_iter, queries, runs=search_rounds)
+    steps = budget_steps(steps, queries, runs=search_rounds)
     targeted = target is not None
     goal = target if targeted else y
     adversarial = CrossEntropy() if targeted else Margin(confidence=0.0)
@@ -43,8 +44,8 @@ def lbfgs(model: nn.Module, x: Tensor, y: Tensor, *, target: Optional[Tensor] = 
     def run(weights: Tensor, start: Tensor):
         return optimize(
             model, start, weights * Distance(2) + adversarial, origin=x,
-            step=LBFGS(), steps=max_iter, constraint=Box(0, 1), target=goal,
-            success=success, score=smallest_success(2, success),
+            step=LBFGS(), steps=steps, constraint=Box(0, 1), target=goal,
+            success=success, score=smallest_success(2, success), progress=progress, desc="L-BFGS",
         )
 
     initial = torch.full((x.shape[0],), float(c), device=x.device)

@@ -16,7 +16,7 @@ def pgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
         norm: Norm = "linf", steps: int = 10, step_size: Union[None, float, Tensor] = None,
         restarts: int = 1, random_start: bool = True, target: Optional[Tensor] = None,
         loss: str = "ce", early_stop: bool = False, keep: str = "best",
-        seed: Optional[int] = None, generator: Optional[torch.Generator] = None,
+        seed: Optional[int] = 0, generator: Optional[torch.Generator] = None,
         retire_cycles: bool = False, progress: bool = False) -> AttackResult:
     """Projected gradient descent on the adversarial loss.
 
@@ -27,6 +27,8 @@ def pgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
     ``retire_cycles`` (with ``keep='best'``) also retires a restart whose iterate revisits an
     earlier one: its remaining steps could only revisit points already scored, so the result is
     the full budget's while robust points stop early (see :mod:`robustgan.optim.cycles`).
+    The random start is drawn from ``generator``, else from a generator seeded with ``seed`` (the
+    same call gives the same start), else, with ``seed=None``, from torch's global RNG.
     """
     y, target, eps = prepare(model, x, y, target, eps)
     p = parse_norm(norm)
@@ -48,8 +50,9 @@ def pgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
 
 def mifgsm(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
            steps: int = 10, decay: float = 1.0, step_size: Union[None, float, Tensor] = None,
-           target: Optional[Tensor] = None) -> AttackResult:
-    """Momentum iterative FGSM (Dong et al. 2018): sign steps on an accumulated, L1-normalised gradient."""
+           target: Optional[Tensor] = None, progress: bool = False) -> AttackResult:
+    """Momentum iterative FGSM (Dong et al. 2018): sign steps on an accumulated, L1-normalised
+    gradient, from the input itself (it draws no random numbers, so it takes no ``seed``)."""
     y, target, eps = prepare(model, x, y, target, eps)
     steps = check_positive_int(steps, "steps", minimum=0)
     decay = check_number(decay, "decay", at_least=0)
@@ -58,5 +61,6 @@ def mifgsm(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
         model, x, adversarial_loss("ce", target is not None),
         step=Momentum(alpha, decay), steps=steps, constraint=Ball(float("inf"), eps) & Box(0, 1),
         target=y if target is None else target, keep="last", success=fooled(target is not None),
+        progress=progress, desc=f"MI-FGSM-{steps}",
     )
     return finish(model, res.x, x, y, target, float("inf"), res.steps, res.success, queries=res)

@@ -11,24 +11,27 @@ import torch
 from torch import Tensor, nn
 
 from robustgan.optim import Ball, Box, SquareSearch, optimize, parse_norm, square_init
-from robustgan.validation import check_positive_int
 
-from ._common import AttackResult, Norm, adversarial_loss, finish, fooled, generator_for, prepare
+from ._common import AttackResult, Norm, adversarial_loss, budget_steps, finish, fooled, generator_for, prepare
 
 
 def square(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *, norm: Norm = "linf",
-           queries: int = 5000, p_init: Optional[float] = None, seed: Optional[int] = 0,
-           generator: Optional[torch.Generator] = None, progress: bool = False) -> AttackResult:
-    """Untargeted Square attack with ``queries`` model evaluations per point (fewer for points it
-    breaks early). ``p_init`` is the first window's share of the image: 0.8 (L∞), 0.3 (L2)."""
+           steps: int = 5000, queries: Optional[int] = None, p_init: Optional[float] = None,
+           seed: Optional[int] = 0, generator: Optional[torch.Generator] = None,
+           progress: bool = False) -> AttackResult:
+    """Untargeted Square attack: ``steps`` random-search iterations per point, one forward pass
+    each after the one that scores the start (fewer for points it breaks: a fooled point stops,
+    as the search has nothing left to improve). ``queries`` caps the forward passes per point
+    (``steps`` ≤ queries − 1, see :func:`~attacks._common.budget_steps`). ``p_init`` is the
+    first window's share of the image: 0.8 (L∞), 0.3 (L2)."""
     y, _, eps = prepare(model, x, y, None, eps)
     p = parse_norm(norm)
-    queries = check_positive_int(queries, "queries")
+    steps = budget_steps(steps, queries, per_step=1)
     if p_init is None:
         p_init = 0.8 if p == float("inf") else 0.3
-    gen = generator_for(seed, generator) or torch.Generator().manual_seed(0)
+    gen = generator_for(seed, generator)
     res = optimize(
-        model, x, adversarial_loss("margin", False), step=SquareSearch(p, p_init, gen), steps=queries,
+        model, x, adversarial_loss("margin", False), step=SquareSearch(p, p_init, gen), steps=steps,
         constraint=Ball(p, eps) & Box(0, 1), target=y, init=square_init(p, gen),
         success=fooled(False), stop_on_success=True, generator=gen, progress=progress, desc="Square",
     )

@@ -8,7 +8,7 @@ is long); the table gives wall time, the process's CPU time (steadier than wall 
 machine; run single-threaded so the two agree on an idle one) and robust accuracy re-checked by a
 forward pass.
 
-    python benchmarks/bench_autoattack.py --checkpoint runs/pgd-at-eps0.1.pt --write
+    python benchmarks/bench_autoattack.py --checkpoint runs/pgd-at-eps0.1/model.pt --write
 """
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ from results import write_section
 from robustgan.data import load_dataset, take
 from robustgan.models import load_classifier, model_fingerprint
 from robustgan.models.default import default_checkpoint_path
-from robustgan.optim.minimal_norm import norm_of
+from robustgan.optim.rules.minimal_norm import norm_of
 
 NORMS = {"l2": 2.0, "linf": float("inf"), "l1": 1.0, "l0": 0.0}
 

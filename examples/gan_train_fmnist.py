@@ -14,7 +14,7 @@ import torch
 
 from robustgan.data import load_dataset, take
 from robustgan.gan import GANConfig, build_models, load_generator, train_gan
-from robustgan.gan.grid import save_grid
+from robustgan.gan.grid import save_pixel_grid
 from robustgan.gan.latent import interpolation_grid
 from robustgan.gan.metrics import FeatureExtractor, class_counts, frechet_distance, generate
 
@@ -47,5 +47,5 @@ print("samples per class (mode-collapse check):", class_counts(extractor.model, 
 gen = torch.Generator().manual_seed(0)
 z0, z1 = g.sample_latent(6, gen), g.sample_latent(6, gen)
 with torch.no_grad():
-    save_grid(g(interpolation_grid(z0, z1, steps=10)), args.out / "interpolation.png", nrow=10)
+    save_pixel_grid(g(interpolation_grid(z0, z1, steps=10)), args.out / "interpolation.png", nrow=10)
 print(f"wrote {args.out}/samples/, {args.out}/interpolation.png and {args.out}/checkpoint.pt")

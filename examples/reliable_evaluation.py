@@ -34,7 +34,7 @@ for row in suite.rows:
 
 masked = Quantized(model)
 pgd = attacks.pgd(masked, x, y, 0.1, steps=20, seed=0)
-square = attacks.square(masked, x, y, 0.1, queries=500, seed=0)
+square = attacks.square(masked, x, y, 0.1, steps=500, seed=0)
 print(f"quantised model at ε=0.1: PGD robust accuracy {100 * (1 - pgd.success.float().mean()):.1f}%, "
       f"Square {100 * (1 - square.success.float().mean()):.1f}%")
 for check in model_checks(masked, x[:100], y[:100]) + attack_checks(masked, x[:100], y[:100], "linf", [0.05, 0.1]):

@@ -12,6 +12,9 @@ import importlib
 import sys
 from typing import Dict, List, Optional, Set, Tuple
 
+from .cli_flags import subparsers_of
+from .cli_help import Parser
+from .cli_renamed import RenamedFlag
 from .devices import resolve_device
 from .interrupt import RunInterrupted
 
@@ -57,7 +60,7 @@ def build_parser(command: Optional[str] = None, lazy: bool = False) -> argparse.
     ``--version`` answer without importing torch."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="robustgan", description="Adversarial robustness on one input optimiser.")
+    parser = Parser(prog="robustgan", description="Adversarial robustness on one input optimiser.")
     parser.add_argument("--version", action="version", version=f"robustgan {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     wanted = COMMANDS[command][0] if command in COMMANDS else None
@@ -77,14 +80,31 @@ def build_parser(command: Optional[str] = None, lazy: bool = False) -> argparse.
 def _deepest(parser: argparse.ArgumentParser, argv: List[str]) -> argparse.ArgumentParser:
     """The (sub-)sub-parser the command line names: its usage is the one to show on an error."""
     for word in argv:
-        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-        if not subs or word not in subs[0].choices:
+        subs = subparsers_of(parser)
+        if word not in subs:
             break
-        parser = subs[0].choices[word]
+        parser = subs[word]
     return parser
 
 
-_GIVEN: Optional[Set[str]] = None  # the long options typed for the command now running
+def typed_options(parser: argparse.ArgumentParser, argv: List[str]) -> Set[str]:
+    """The long name of every option on the command line: a short or renamed spelling counts as the
+    flag it stands for (``-n`` and ``--num-train`` as ``--num-examples``)."""
+    options = _deepest(parser, argv)._option_string_actions
+    typed: Set[str] = set()
+    for word in argv:
+        name = word.split("=", 1)[0]
+        action = options.get(name)
+        if isinstance(action, RenamedFlag):
+            action = action.target
+        if action is not None:
+            typed.add(max(action.option_strings, key=len))
+        elif name.startswith("--"):
+            typed.add(name)
+    return typed
+
+
+_GIVEN: Optional[Set[str]] = None  # the long options typed for the command now running (new spellings)
 
 
 def given_options() -> Optional[Set[str]]:
@@ -113,7 +133,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command is None:
         parser.error("choose a command (robustgan --help lists them)")
     global _GIVEN
-    _GIVEN = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+    _GIVEN = typed_options(parser, argv)
     try:
         if getattr(args, "device", None) is not None:  # one meaning of --device in every command
             args.device = resolve_device(args.device)

@@ -39,7 +39,7 @@ def test_attacks_run_on_the_device_and_agree_with_the_cpu(model, fmnist, device,
         "ddn": lambda m, a, b: attacks.ddn(m, a, b, steps=20),
         "deepfool": lambda m, a, b: attacks.deepfool(m, a, b, norm="linf", steps=10),
         "cw": lambda m, a, b: attacks.cw_l2(m, a, b, steps=20, search_rounds=2),
-        "square": lambda m, a, b: attacks.square(m, a, b, 0.05, queries=100, seed=0),
+        "square": lambda m, a, b: attacks.square(m, a, b, 0.05, steps=100, seed=0),
     }
     res = runs[name](net, x, y)
     assert res.x.device == x.device and res.success.device == x.device

@@ -88,14 +88,14 @@ def idx_folder(root: Path, n: int = 20) -> Path:
 
 def test_a_5_class_model_on_fashion_mnist_is_refused_before_any_attack(tmp_path, capsys):
     ckpt = small_checkpoint(tmp_path / "five.pt", classes=5)
-    msg = cli_error(capsys, ["evaluate", "--checkpoint", ckpt, "--out", tmp_path / "rep", *CHEAP])
+    msg = cli_error(capsys, ["evaluate", "--model", ckpt, "--out", tmp_path / "rep", *CHEAP])
     assert "5 outputs" in msg and "10 classes" in msg
     assert not (tmp_path / "rep" / "report.json").exists()
 
 
 def test_a_3_channel_model_on_grey_images_is_refused(tmp_path, capsys):
     ckpt = small_checkpoint(tmp_path / "rgb.pt", channels=3)
-    msg = cli_error(capsys, ["evaluate", "--checkpoint", ckpt, "--out", tmp_path / "rep", *CHEAP])
+    msg = cli_error(capsys, ["evaluate", "--model", ckpt, "--out", tmp_path / "rep", *CHEAP])
     assert "3-channel images" in msg and "1-channel" in msg
 
 
@@ -138,7 +138,7 @@ def test_defense_gan_refuses_a_model_that_does_not_fit_the_data(tmp_path, capsys
     train_gan(x[:32], None, GANConfig(width=8, latent_dim=8, batch_size=16), steps=1, out_dir=tmp_path / "gan",
               progress=False, sample_every=10_000, checkpoint_every=10_000)
     ckpt = small_checkpoint(tmp_path / "five.pt", classes=5)
-    msg = cli_error(capsys, ["defense-gan", "--generator", tmp_path / "gan" / "checkpoint.pt", "--classifier", ckpt,
+    msg = cli_error(capsys, ["defense-gan", "--generator", tmp_path / "gan" / "checkpoint.pt", "--model", ckpt,
                              "-n", "2", "--steps", "1", "--restarts", "1", "--attack-steps", "1", "--eot", "1",
                              "--out", tmp_path / "dg", "--quiet", "--device", "cpu"])
     assert "5 outputs" in msg and "10 classes" in msg
@@ -201,7 +201,7 @@ class _Payload:
 def test_a_pickle_that_runs_code_is_refused_and_never_run(tmp_path, capsys):
     evil, marker = tmp_path / "evil.pt", tmp_path / "it-ran"
     torch.save({"format": FORMAT, "state_dict": _Payload(marker)}, evil)
-    msg = cli_error(capsys, ["evaluate", "--checkpoint", evil, "--out", tmp_path / "rep", *CHEAP])
+    msg = cli_error(capsys, ["evaluate", "--model", evil, "--out", tmp_path / "rep", *CHEAP])
     assert f"cannot read checkpoint {evil}" in msg
     assert not marker.exists()
 
@@ -209,14 +209,14 @@ def test_a_pickle_that_runs_code_is_refused_and_never_run(tmp_path, capsys):
 def test_an_empty_checkpoint_is_a_sentence(tmp_path, capsys):
     empty = tmp_path / "empty.pt"
     empty.write_bytes(b"")
-    msg = cli_error(capsys, ["evaluate", "--checkpoint", empty, "--out", tmp_path / "rep", *CHEAP])
+    msg = cli_error(capsys, ["evaluate", "--model", empty, "--out", tmp_path / "rep", *CHEAP])
     assert str(empty) in msg and "empty (0 bytes)" in msg
 
 
 def test_a_checkpoint_with_the_format_tag_but_other_contents_is_a_sentence(tmp_path, capsys):
     odd = tmp_path / "odd.pt"
     torch.save({"format": FORMAT, "arch": "small-cnn", "arch_kwargs": {}, "state_dict": {"w": torch.zeros(1)}}, odd)
-    msg = cli_error(capsys, ["evaluate", "--checkpoint", odd, "--out", tmp_path / "rep", *CHEAP])
+    msg = cli_error(capsys, ["evaluate", "--model", odd, "--out", tmp_path / "rep", *CHEAP])
     assert "format tag but not its contents" in msg and "state_dict['mean']" in msg
 
 
@@ -225,7 +225,7 @@ def test_a_zip_that_only_looks_like_torchscript_is_a_sentence(tmp_path, capsys):
     with zipfile.ZipFile(fake, "w") as z:
         z.writestr("fake/code/__torch__.py", "this is not TorchScript")
         z.writestr("fake/data.pkl", b"\x80\x02garbage")
-    msg = cli_error(capsys, ["evaluate", "--checkpoint", fake, "--out", tmp_path / "rep", *CHEAP])
+    msg = cli_error(capsys, ["evaluate", "--model", fake, "--out", tmp_path / "rep", *CHEAP])
     assert f"cannot read {fake} as TorchScript" in msg
     with pytest.raises(ValueError, match="as TorchScript") as exc:
         load_model(fake)
@@ -266,18 +266,19 @@ def test_a_damaged_image_in_a_folder_is_named(tmp_path, capsys, damage):
 
 
 def test_train_refuses_a_folder_out_before_training_and_never_deletes_it(tmp_path, capsys):
+    """A folder where OUT/model.pt belongs is refused, even with --force (which would delete it)."""
     folder = tmp_path / "models"
-    folder.mkdir()
-    (folder / "keep.txt").write_text("mine")
+    (folder / "model.pt").mkdir(parents=True)
+    (folder / "model.pt" / "keep.txt").write_text("mine")
     msg = cli_error(capsys, ["train", "--out", folder, "--force", *TRAIN])
-    assert f"--out {folder} is a folder" in msg
-    assert (folder / "keep.txt").read_text() == "mine"
+    assert f"{folder / 'model.pt'} is a folder" in msg
+    assert (folder / "model.pt" / "keep.txt").read_text() == "mine"
 
 
 def test_train_refuses_an_out_below_a_file_before_training(tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    msg = cli_error(capsys, ["train", "--out", blocker / "model.pt", *TRAIN])
+    msg = cli_error(capsys, ["train", "--out", blocker / "run", *TRAIN])
     assert "cannot be written" in msg and f"{blocker} is a file, not a folder" in msg
 
 
@@ -287,7 +288,7 @@ def test_train_refuses_an_unwritable_out_before_training(tmp_path, capsys):
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        msg = cli_error(capsys, ["train", "--out", locked / "model.pt", *TRAIN])
+        msg = cli_error(capsys, ["train", "--out", locked / "run", *TRAIN])
     finally:
         locked.chmod(0o700)
     assert "is not writable" in msg

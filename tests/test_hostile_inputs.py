@@ -42,9 +42,9 @@ def data():
 def small_budget(name: str) -> dict:
     """Keyword arguments that keep each attack to a few model passes."""
     return {"fgsm": {}, "pgd": {"steps": 2}, "mifgsm": {"steps": 2}, "apgd": {"steps": 2},
-            "apgd-t": {"steps": 2, "targets": 2}, "fab-t": {"steps": 2, "targets": 2},
-            "square": {"queries": 4}, "cw": {"steps": 2, "search_rounds": 1},
-            "lbfgs": {"max_iter": 2, "search_rounds": 1}, "fmn": {"steps": 2}, "ddn": {"steps": 2},
+            "apgd-t": {"steps": 2, "num_targets": 2}, "fab-t": {"steps": 2, "num_targets": 2},
+            "square": {"steps": 4}, "cw": {"steps": 2, "search_rounds": 1},
+            "lbfgs": {"steps": 2, "search_rounds": 1}, "fmn": {"steps": 2}, "ddn": {"steps": 2},
             "deepfool": {"steps": 2}, "difgsm": {"steps": 2}, "tifgsm": {"steps": 2},
             "vmifgsm": {"steps": 2, "neighbours": 2}}[name]
 
@@ -194,7 +194,7 @@ def test_a_float64_model_works_end_to_end(name, data):
 @pytest.mark.parametrize("name, kwargs, match", [
     ("cw", {"c": -1.0}, "c must be"),
     ("cw", {"c": float("nan")}, "c must be"),
-    ("cw", {"lr": 0.0}, "lr must be"),
+    ("cw", {"step_size": 0.0}, "step_size must be"),
     ("cw", {"confidence": -1.0}, "confidence must be"),
     ("cw", {"search_rounds": 0}, "search_rounds must be"),
     ("lbfgs", {"c": 0.0}, "c must be"),
@@ -208,10 +208,11 @@ def test_a_float64_model_works_end_to_end(name, data):
     ("vmifgsm", {"neighbours": 0}, "neighbours must be"),
     ("vmifgsm", {"beta": -1.0}, "beta must be"),
     ("apgd", {"steps": 2.5}, "steps must be"),
-    ("apgd-t", {"targets": 0}, "targets must be"),
+    ("apgd-t", {"num_targets": 0}, "num_targets must be"),
     ("fab-t", {"steps": 2.5}, "steps must be"),
-    ("fab-t", {"targets": 0}, "targets must be"),
+    ("fab-t", {"num_targets": 0}, "num_targets must be"),
     ("square", {"queries": 0}, "queries must be"),
+    ("square", {"steps": 2.5}, "steps must be"),
 ])
 def test_bad_hyper_parameters_are_refused(name, kwargs, match, data):
     x, y = data

@@ -80,19 +80,19 @@ def test_experiment_rerun_with_other_eps_or_at_steps_recomputes_the_stages_it_ch
 
 def test_gan_train_over_a_finished_run_is_refused_unless_resumed_or_forced(tmp_path, capsys):
     out = tmp_path / "gan"
-    assert main(GAN + ["--num-train", "64", "--steps", "4", "--out", str(out)]) == 0
+    assert main(GAN + ["-n", "64", "--steps", "4", "--out", str(out)]) == 0
     before = _files(out)
     capsys.readouterr()
-    assert main(GAN + ["--num-train", "64", "--steps", "2", "--out", str(out)]) == 2
+    assert main(GAN + ["-n", "64", "--steps", "2", "--out", str(out)]) == 2
     _refused(capsys, "already holds results", "--resume", "--force")
     assert _files(out) == before
     assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 4
-    assert main(GAN + ["--num-train", "64", "--steps", "2", "--out", str(out), "--force"]) == 0
+    assert main(GAN + ["-n", "64", "--steps", "2", "--out", str(out), "--force"]) == 0
     assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 2
 
 
 def test_train_over_a_finished_run_is_refused_unless_resumed_or_forced(tmp_path, capsys):
-    out = tmp_path / "m.pt"
+    out = tmp_path / "m"
     args = TRAIN + ["--train-subset", "64", "--out", str(out)]
     assert main(args) == 0
     before = _files(tmp_path)
@@ -102,7 +102,7 @@ def test_train_over_a_finished_run_is_refused_unless_resumed_or_forced(tmp_path,
     assert _files(tmp_path) == before
     assert main(args + ["--resume", "--force"]) == 2  # one or the other
     assert main(args + ["--force"]) == 0
-    assert torch.load(out.with_suffix(".train.pt"), weights_only=True)["epoch"] == 1
+    assert torch.load(out / "model.train.pt", weights_only=True)["epoch"] == 1
 
 
 def test_craft_into_a_folder_with_shards_needs_resume_or_force(tmp_path, capsys):
@@ -208,9 +208,9 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path, capsys):
 # 4. resume checks the run identity -----------------------------------------------------------------
 
 def test_train_resume_with_other_data_or_architecture_is_refused(tmp_path, capsys):
-    out = tmp_path / "m.pt"
+    out = tmp_path / "m"
     assert main(TRAIN + ["--train-subset", "64", "--out", str(out)]) == 0
-    ckpt = torch.load(out.with_suffix(".train.pt"), weights_only=True)
+    ckpt = torch.load(out / "model.train.pt", weights_only=True)
     assert len(ckpt["run"]["hash"]) == 64 and ckpt["run"]["settings"]["train_examples"] == 64
     capsys.readouterr()
     assert main(TRAIN + ["--train-subset", "32", "--out", str(out), "--resume", "--epochs", "2"]) == 2
@@ -218,22 +218,22 @@ def test_train_resume_with_other_data_or_architecture_is_refused(tmp_path, capsy
     assert main(TRAIN + ["--train-subset", "64", "--arch", "small-resnet", "--out", str(out), "--resume",
                          "--epochs", "2"]) == 2
     _refused(capsys, "cannot resume", "arch")
-    assert torch.load(out.with_suffix(".train.pt"), weights_only=True)["epoch"] == 1
+    assert torch.load(out / "model.train.pt", weights_only=True)["epoch"] == 1
     assert main(TRAIN + ["--train-subset", "64", "--out", str(out), "--resume", "--epochs", "2"]) == 0
-    assert torch.load(out.with_suffix(".train.pt"), weights_only=True)["epoch"] == 2
+    assert torch.load(out / "model.train.pt", weights_only=True)["epoch"] == 2
 
 
 def test_gan_resume_with_other_data_is_refused(tmp_path, capsys):
     out = tmp_path / "gan"
-    assert main(GAN + ["--num-train", "64", "--steps", "2", "--out", str(out)]) == 0
+    assert main(GAN + ["-n", "64", "--steps", "2", "--out", str(out)]) == 0
     run = torch.load(out / "checkpoint.pt", weights_only=True)["run"]
     assert len(run["hash"]) == 64 and run["settings"]["num_train"] == 64 and run["settings"]["split"] == "test"
     capsys.readouterr()
-    assert main(GAN + ["--num-train", "32", "--steps", "4", "--out", str(out), "--resume"]) == 2
+    assert main(GAN + ["-n", "32", "--steps", "4", "--out", str(out), "--resume"]) == 2
     _refused(capsys, "cannot resume", "num_train (64 → 32)")
-    assert main(GAN + ["--num-train", "64", "--split", "train", "--steps", "4", "--out", str(out), "--resume"]) == 2
+    assert main(GAN + ["-n", "64", "--split", "train", "--steps", "4", "--out", str(out), "--resume"]) == 2
     _refused(capsys, "cannot resume", "split")
-    assert main(GAN + ["--num-train", "64", "--steps", "4", "--out", str(out), "--resume"]) == 0
+    assert main(GAN + ["-n", "64", "--steps", "4", "--out", str(out), "--resume"]) == 0
     assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 4
 
 
@@ -253,7 +253,7 @@ def test_mean_without_arch_is_an_error(tmp_path, capsys):
 
     with pytest.raises(ValueError, match="--arch"):
         load_model(default_checkpoint_path(), mean=[0.5])
-    assert main(["evaluate", "--checkpoint", str(default_checkpoint_path()), "--mean", "0.5", "--std", "0.5",
+    assert main(["evaluate", "--model", str(default_checkpoint_path()), "--mean", "0.5", "--std", "0.5",
                  "-n", "10", "--num-minimal", "2", "--steps", "1", "--no-checks", "--attacks", "fgsm",
                  "--norms", "linf", "--eps-linf", "0.1", "--quiet", "--out", str(tmp_path / "rep")]) == 2
     _refused(capsys, "--mean", "--arch")
@@ -263,7 +263,7 @@ def test_gan_resume_takes_the_checkpoints_settings_without_retyping_them(tmp_pat
     """``gan train --resume`` needs only --out and the new step count: every other setting comes
     from the checkpoint; a setting typed again with another value is still refused, by name."""
     out = tmp_path / "gan"
-    first = GAN + ["--num-train", "64", "--steps", "2", "--out", str(out), "--ema", "0.5", "--label-smoothing", "0.1"]
+    first = GAN + ["-n", "64", "--steps", "2", "--out", str(out), "--ema", "0.5", "--label-smoothing", "0.1"]
     assert main(first) == 0
     assert main(["gan", "train", "--out", str(out), "--resume", "--steps", "3", "--quiet"]) == 0
     ckpt = torch.load(out / "checkpoint.pt", weights_only=True)

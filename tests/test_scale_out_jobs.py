@@ -181,7 +181,7 @@ def test_invert_resumes_its_units_and_equals_the_library_call_with_the_same_chun
 
 # --- gan train: data-parallel, as the classifier trainer ----------------------------------------------
 
-GAN = ["--split", "test", "--num-train", "64", "--width", "4", "--latent-dim", "8", "--batch-size", "16",
+GAN = ["--split", "test", "-n", "64", "--width", "4", "--latent-dim", "8", "--batch-size", "16",
        "--checkpoint-every", "1000", "--sample-every", "1000", "--quiet", "--device", "cpu"]
 
 # Three CLI runs in one launch (one process group, which the CLI joins): straight to 6 steps, and 3

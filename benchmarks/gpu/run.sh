@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || true
 python3 -c "import torch; print(torch.__version__, torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')" \
     > "$OUT/torch.txt" 2>&1
-timeout 240 python3 -m pytest -q -p no:cacheprovider --device cuda tests/test_device_aware.py tests/test_loop_modes.py \
+timeout 240 python3 -m pytest -q -p no:cacheprovider --device cuda tests/test_device_aware.py tests/optim/test_loop_modes.py \
     > "$OUT/pytest.txt" 2>&1
 echo "pytest exit $?" >> "$OUT/pytest.txt"
 timeout 220 python3 benchmarks/bench_verdicts.py --device cuda --n 1000 --repeats 3 --out "$OUT" \

@@ -13,7 +13,9 @@ and the box, and PGD keeps per image a fooling iterate when any step found one (
 returns the last iterate; this is never weaker). The targeting modes (``set_mode_targeted_*``),
 ``set_normalization_used``, ``save`` and ``MultiAttack`` behave as torchattacks documents them.
 Arguments whose torchattacks value has no counterpart here are accepted at their default and
-refused otherwise, with a sentence, rather than silently ignored.
+refused otherwise, with a sentence, rather than silently ignored. Randomness follows torchattacks
+too: PGD and the transfer attacks draw from torch's global RNG (``seed=None``), so
+``torch.manual_seed`` governs them and each call draws new starts; APGD and Square take ``seed``.
 """
 from __future__ import annotations
 
@@ -179,7 +181,7 @@ class PGD(Attack):
 
     def run(self, images, labels, target):
         return zoo.pgd(self.model, images, labels, self.eps, norm=self.norm, steps=self.steps,
-                       step_size=self.alpha, random_start=self.random_start, target=target)
+                       step_size=self.alpha, random_start=self.random_start, target=target, seed=None)
 
 
 class PGDL2(PGD):
@@ -217,7 +219,7 @@ class DIFGSM(Attack):
     def run(self, images, labels, target):
         return zoo.difgsm(self.model, images, labels, self.eps, steps=self.steps, step_size=self.alpha,
                           decay=self.decay, resize_rate=self.resize_rate, diversity_prob=self.diversity_prob,
-                          target=target)
+                          target=target, seed=None)
 
 
 class TIFGSM(DIFGSM):
@@ -234,7 +236,8 @@ class TIFGSM(DIFGSM):
     def run(self, images, labels, target):
         return zoo.tifgsm(self.model, images, labels, self.eps, steps=self.steps, step_size=self.alpha,
                           decay=self.decay, kernel_size=self.len_kernel, nsig=self.nsig,
-                          resize_rate=self.resize_rate, diversity_prob=self.diversity_prob, target=target)
+                          resize_rate=self.resize_rate, diversity_prob=self.diversity_prob, target=target,
+                          seed=None)
 
 
 class VMIFGSM(Attack):
@@ -247,7 +250,7 @@ class VMIFGSM(Attack):
 
     def run(self, images, labels, target):
         return zoo.vmifgsm(self.model, images, labels, self.eps, steps=self.steps, step_size=self.alpha,
-                           decay=self.decay, neighbours=self.N, beta=self.beta, target=target)
+                           decay=self.decay, neighbours=self.N, beta=self.beta, target=target, seed=None)
 
 
 class CW(Attack):
@@ -261,7 +264,7 @@ class CW(Attack):
 
     def run(self, images, labels, target):
         return zoo.cw_l2(self.model, images, labels, target=target, c=self.c, confidence=self.kappa,
-                         steps=self.steps, lr=self.lr, search_rounds=1)
+                         steps=self.steps, step_size=self.lr, search_rounds=1)
 
 
 class DeepFool(Attack):
@@ -284,7 +287,7 @@ class APGD(Attack):
 
     def run(self, images, labels, target):
         return zoo.apgd(self.model, images, labels, self.eps, norm=self.norm, loss=self.loss, steps=self.steps,
-                        restarts=self.restarts, seed=self.seed)
+                        restarts=self.restarts, early_stop=True, seed=self.seed)
 
 
 class APGDT(Attack):
@@ -295,10 +298,10 @@ class APGDT(Attack):
         _only_default("eot_iter", eot_iter, 1)
         _only_default("rho", rho, .75)
         self.norm, self.eps, self.steps, self.restarts, self.seed = _norm(norm), eps, steps, n_restarts, seed
-        self.targets = n_classes - 1
+        self.num_targets = n_classes - 1
 
     def run(self, images, labels, target):
-        return zoo.apgd_targeted(self.model, images, labels, self.eps, norm=self.norm, targets=self.targets,
+        return zoo.apgd_targeted(self.model, images, labels, self.eps, norm=self.norm, num_targets=self.num_targets,
                                  steps=self.steps, restarts=self.restarts, seed=self.seed)
 
 
@@ -315,10 +318,10 @@ class FAB(Attack):
                                      ("eta", eta, 1.05), ("beta", beta, 0.9)):
             _only_default(name, value, default)
         self.norm, self.eps, self.steps = _norm(norm), eps, steps
-        self.targets = n_classes - 1 if multi_targeted else 1
+        self.num_targets = n_classes - 1 if multi_targeted else 1
 
     def run(self, images, labels, target):
-        return zoo.fab_targeted(self.model, images, labels, self.eps, norm=self.norm, targets=self.targets,
+        return zoo.fab_targeted(self.model, images, labels, self.eps, norm=self.norm, num_targets=self.num_targets,
                                 steps=self.steps)
 
 
@@ -333,7 +336,7 @@ class Square(Attack):
         self.norm, self.eps, self.queries, self.p_init, self.seed = _norm(norm), eps, n_queries, p_init, seed
 
     def run(self, images, labels, target):
-        return zoo.square(self.model, images, labels, self.eps, norm=self.norm, queries=self.queries,
+        return zoo.square(self.model, images, labels, self.eps, norm=self.norm, steps=self.queries,
                           p_init=self.p_init, seed=self.seed)
 
 

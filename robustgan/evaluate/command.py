@@ -3,63 +3,64 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..cli_flags import add_data_dir, add_device, add_model, add_num_examples, add_out, add_seed
 from ..cli_types import add_run_flags, add_loop_flags, names, numbers
 
 
 def register(sub) -> None:
     p = sub.add_parser("evaluate")
-    p.add_argument("--checkpoint", type=Path, default=None,
-                   help="classifier: a robustgan checkpoint, TorchScript, ONNX (.onnx), or a state dict (.pt, "
-                        ".safetensors) with --arch (default: the shipped model)")
+    add_model(p, "classifier: a robustgan checkpoint, TorchScript, ONNX (.onnx), or a state dict (.pt, "
+                 ".safetensors) with --arch (default: the shipped model)", old=["--checkpoint"])
     p.add_argument("--dataset", default="fashion-mnist",
                    help="fashion-mnist, cifar10, folder:<path>, npz:<file>, hf:<folder> or crafted:<folder>")
-    p.add_argument("--data-dir", default=None)
-    from .job import DEFAULT_ATTACKS
+    add_data_dir(p)
+    from .job import DEFAULT_ATTACKS, DEFAULT_EPS
     from .registry import CATALOGUE
 
     sweep = ",".join(k for k, v in CATALOGUE.items() if v.kind == "sweep")
     minimal = ",".join(k for k, v in CATALOGUE.items() if v.kind == "minimal")
     p.add_argument("--attacks", type=names, default=list(DEFAULT_ATTACKS),
                    help=f"comma-separated, any of the zoo: fixed-ε sweeps {sweep}; minimal-norm {minimal} "
-                        f"(default: {','.join(DEFAULT_ATTACKS)}); each runs for the norms it supports")
+                        "; each runs for the norms it supports")
     p.add_argument("--norms", type=names, default=["linf", "l2"], help="threat models: linf, l2, l1, l0 (FMN only)")
-    p.add_argument("--eps-linf", type=numbers, default=None, help="L∞ radii, e.g. 0.02,0.05,8/255")
-    p.add_argument("--eps-l2", type=numbers, default=None, help="L2 radii, e.g. 0.5,1,2")
-    p.add_argument("--eps-l1", type=numbers, default=None, help="L1 radii, e.g. 2,5,10")
-    p.add_argument("--eps-l0", type=numbers, default=None, help="L0 radii (pixels), e.g. 1,5,20")
+    for norm, unit in (("linf", "L∞"), ("l2", "L2"), ("l1", "L1"), ("l0", "L0 (pixels)")):
+        p.add_argument(f"--eps-{norm}", type=numbers, default=None, metavar="EPS,EPS,…",
+                       help=f"{unit} radii, fractions like 8/255 allowed "
+                            f"(default: {','.join(f'{e:g}' for e in DEFAULT_EPS[norm])})")
     p.add_argument("--steps", type=int, default=20, help="PGD steps")
-    p.add_argument("--restarts", type=int, default=1)
-    p.add_argument("-n", "--num-examples", type=int, default=1000)
+    p.add_argument("--restarts", type=int, default=1, help="PGD random starts")
+    add_num_examples(p, 1000, "test images attacked (the first N)")
     p.add_argument("--num-minimal", type=int, default=100,
                    help="correctly classified examples for the minimal-norm attacks and their envelope")
     p.add_argument("--minimal-queries", type=int, default=None,
                    help="per-point budget (forward + backward passes) of every minimal-norm attack")
-    p.add_argument("--batch-size", type=int, default=500)
-    p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=Path("robustgan-report"))
+    p.add_argument("--batch-size", type=int, default=500, help="examples attacked at once")
+    add_device(p)
+    add_seed(p)
+    add_out(p, Path("robustgan-report"), "folder for report.json, report.md, report.html and the figures")
     p.add_argument("--arch", default=None,
                    help="architecture of a plain state-dict checkpoint: small-cnn, small-resnet, mlp, timm:<name>")
     rb = p.add_argument_group("RobustBench models (read from its local folder layout, never downloaded)")
     rb.add_argument("--robustbench", default=None, metavar="NAME", help="a RobustBench model name, e.g. Standard")
     rb.add_argument("--model-dir", type=Path, default=None, help="RobustBench's models folder (default ./models)")
-    rb.add_argument("--robustbench-dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet"])
-    rb.add_argument("--robustbench-threat", default="Linf", choices=["Linf", "L2", "corruptions"])
+    rb.add_argument("--robustbench-dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet"],
+                    help="the zoo the model is listed in")
+    rb.add_argument("--robustbench-threat", default="Linf", choices=["Linf", "L2", "corruptions"],
+                    help="the threat model the model is listed under")
     p.add_argument("--in-channels", type=int, default=1, help="with --arch")
     p.add_argument("--num-classes", type=int, default=10, help="with --arch")
     p.add_argument("--mean", type=numbers, default=None, help="with --arch: input normalisation mean per channel")
     p.add_argument("--std", type=numbers, default=None, help="with --arch: input normalisation std per channel")
     p.add_argument("--suite", choices=["quick", "standard"], default=None,
                    help="also run an attack suite at one ε per norm (standard: APGD-CE, APGD-T, FAB-T, Square)")
-    p.add_argument("--suite-eps-linf", type=float, default=0.1)
-    p.add_argument("--suite-eps-l2", type=float, default=1.5)
-    p.add_argument("--suite-eps-l1", type=float, default=10.0)
+    for norm, eps in (("linf", 0.1), ("l2", 1.5), ("l1", 10.0)):
+        p.add_argument(f"--suite-eps-{norm}", type=float, default=eps, help=f"the suite's {norm} radius")
     p.add_argument("--suite-steps", type=int, default=100, help="APGD / FAB iterations")
     p.add_argument("--suite-queries", type=int, default=5000, help="Square attack queries")
     p.add_argument("--no-checks", action="store_true", help="skip the gradient-masking self-checks")
     p.add_argument("--no-escalate", action="store_true",
                    help="do not run the standard suite on a threat whose gradient-masking checks fail")
-    p.add_argument("--check-examples", type=int, default=100)
+    p.add_argument("--check-examples", type=int, default=100, help="examples the gradient-masking self-checks use")
     add_run_flags(p, "continue the run in --out: finished phases and work units are loaded, not redone",
                   "replace the results --out already holds")
     add_loop_flags(p)
@@ -70,7 +71,7 @@ def run(args) -> None:
     from .job import EvaluateConfig, evaluate_job
 
     cfg = EvaluateConfig(
-        checkpoint=args.checkpoint, dataset=args.dataset, data_dir=args.data_dir, attacks=args.attacks,
+        checkpoint=args.model, dataset=args.dataset, data_dir=args.data_dir, attacks=args.attacks,
         norms=args.norms, eps_linf=args.eps_linf, eps_l2=args.eps_l2, eps_l1=args.eps_l1, eps_l0=args.eps_l0,
         steps=args.steps, restarts=args.restarts, num_examples=args.num_examples, num_minimal=args.num_minimal,
         minimal_queries=args.minimal_queries, batch_size=args.batch_size,

@@ -127,7 +127,7 @@ def _suite_eps(cfg: EvaluateConfig, norm: str) -> float:
 def _load(cfg: EvaluateConfig, device: str):
     if cfg.robustbench is not None:
         if cfg.checkpoint is not None:
-            raise ValueError("give --checkpoint or --robustbench, not both")
+            raise ValueError("give --model or --robustbench, not both")
         kwargs = {"in_channels": cfg.in_channels, "num_classes": cfg.num_classes} if cfg.arch else {}
         model = load_robustbench(cfg.robustbench, cfg.model_dir or Path("models"), cfg.robustbench_dataset,
                                  cfg.robustbench_threat, cfg.arch, device, cfg.mean, cfg.std, **kwargs)

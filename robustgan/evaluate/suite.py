@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
+from functools import partial
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import torch
 from torch import Tensor, nn
 
-import attacks as zoo
 from robustgan.optim import parse_norm
 
+from .registry import CATALOGUE
+from .survivors import attack_survivors
 from .sweep import predict
 
 SUITES: Dict[str, List[str]] = {
@@ -42,8 +44,8 @@ def line_up(suite: str, norm: str) -> Optional[List[str]]:
 @dataclass
 class SuiteSettings:
     steps: int = 100  # APGD/FAB iterations (AutoAttack: 100)
-    queries: int = 5000  # Square's query budget (AutoAttack: 5000)
-    targets: int = 9  # target classes of APGD-T / FAB-T
+    queries: int = 5000  # Square's iterations, one query each (AutoAttack: 5000)
+    targets: int = 9  # target classes of APGD-T / FAB-T (their ``num_targets``)
     pgd_steps: int = 40
     seed: int = 0
     batch_size: int = 500
@@ -67,30 +69,43 @@ class SuiteResult:
         return float(self.robust.float().mean())
 
 
+@dataclass(frozen=True)
+class Member:
+    """A suite member as data: the registry's attack, the :class:`SuiteSettings` field giving its
+    iterations, the options the suite always sets, and the options read from other fields."""
+
+    attack: str
+    budget: str = "steps"
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    from_settings: Mapping[str, str] = field(default_factory=dict)  # attack option -> settings field
+
+
+MEMBERS: Dict[str, Member] = {
+    "pgd": Member("pgd", "pgd_steps", {"early_stop": True}),
+    "apgd-ce": Member("apgd", fixed={"loss": "ce", "early_stop": True}),
+    "apgd-dlr": Member("apgd", fixed={"loss": "dlr", "early_stop": True}),
+    "apgd-t": Member("apgd-t", from_settings={"num_targets": "targets"}),
+    "fab-t": Member("fab-t", from_settings={"num_targets": "targets"}),
+    "square": Member("square", "queries"),
+}
+# In L1 the APGD attacks run on L1-APGD's ε schedule with AutoAttack's L1 restarts and targets.
+L1_MEMBERS: Dict[str, Member] = dict(MEMBERS, **{
+    "apgd-ce": Member("apgd", fixed={"loss": "ce", "early_stop": True, "large_reps": True},
+                      from_settings={"restarts": "l1_restarts"}),
+    "apgd-t": Member("apgd-t", fixed={"large_reps": True}, from_settings={"num_targets": "l1_targets"}),
+})
+
+
 def suite_attack(name: str, norm: str, s: SuiteSettings) -> Callable:
-    """``attack(model, x, y, eps) -> AttackResult`` for a suite member. In L1 the APGD attacks
-    run on L1-APGD's ε schedule with AutoAttack's L1 restarts and targets."""
-    gen = torch.Generator().manual_seed(s.seed)
-    if parse_norm(norm) == 1 and name in ("apgd-ce", "apgd-t"):
-        if name == "apgd-ce":
-            return lambda m, x, y, e: zoo.apgd(m, x, y, e, norm=norm, loss="ce", steps=s.steps, restarts=s.l1_restarts,
-                                               large_reps=True, generator=gen)
-        return lambda m, x, y, e: zoo.apgd_targeted(m, x, y, e, norm=norm, targets=s.l1_targets, steps=s.steps,
-                                                    large_reps=True, generator=gen)
-    if name == "pgd":
-        return lambda m, x, y, e: zoo.pgd(m, x, y, e, norm=norm, steps=s.pgd_steps, early_stop=True, generator=gen)
-    if name == "apgd-ce":
-        return lambda m, x, y, e: zoo.apgd(m, x, y, e, norm=norm, loss="ce", steps=s.steps, generator=gen)
-    if name == "apgd-dlr":
-        return lambda m, x, y, e: zoo.apgd(m, x, y, e, norm=norm, loss="dlr", steps=s.steps, generator=gen)
-    if name == "apgd-t":
-        return lambda m, x, y, e: zoo.apgd_targeted(m, x, y, e, norm=norm, targets=s.targets, steps=s.steps,
-                                                    generator=gen)
-    if name == "fab-t":
-        return lambda m, x, y, e: zoo.fab_targeted(m, x, y, e, norm=norm, targets=s.targets, steps=s.steps)
-    if name == "square":
-        return lambda m, x, y, e: zoo.square(m, x, y, e, norm=norm, queries=s.queries, generator=gen)
-    raise ValueError(f"unknown suite attack {name!r}")
+    """``attack(model, x, y, eps) -> AttackResult`` for a suite member, through the registry's one
+    call; one generator seeded with ``s.seed`` serves all its batches."""
+    members = L1_MEMBERS if parse_norm(norm) == 1 else MEMBERS
+    if name not in members:
+        raise ValueError(f"unknown suite attack {name!r}")
+    m = members[name]
+    options = dict(m.fixed, **{option: getattr(s, setting) for option, setting in m.from_settings.items()})
+    return partial(CATALOGUE[m.attack], norm=norm, steps=getattr(s, m.budget),
+                   generator=torch.Generator().manual_seed(s.seed), **options)
 
 
 def run_suite(model: nn.Module, x: Tensor, y: Tensor, eps: float, norm: str = "linf", suite: str = "standard",
@@ -105,19 +120,12 @@ def run_suite(model: nn.Module, x: Tensor, y: Tensor, eps: float, norm: str = "l
     result = SuiteResult(suite, norm, float(eps), clean, robust, x_adv)
     for name in names:
         attack = suite_attack(name, norm, s)
-        alive = robust.nonzero().squeeze(1)
-        t0, broke, spent = time.perf_counter(), 0, 0
-        for start in range(0, alive.numel(), s.batch_size):
-            part = alive[start:start + s.batch_size]
-            res = attack(model, x[part], y[part], eps)
-            hit = part[res.success]
-            x_adv[hit] = res.x[res.success]
-            robust[hit] = False
-            broke += int(hit.numel())
-            spent += 0 if res.queries is None else int(res.queries.sum())
-        result.rows.append({"attack": name, "attacked": int(alive.numel()), "broken": broke,
+        t0 = time.perf_counter()
+        hit = attack_survivors(model, x, y, robust, attack, eps, s.batch_size)
+        x_adv[hit.index] = hit.x
+        result.rows.append({"attack": name, "attacked": hit.attacked, "broken": int(hit.index.numel()),
                             "robust_accuracy": float(robust.float().mean()),
-                            "seconds": time.perf_counter() - t0, "queries": spent})
+                            "seconds": time.perf_counter() - t0, "queries": hit.queries})
     return result
 
 

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ..models.predict import predict
+from .survivors import attack_survivors
 
 
 @dataclass
@@ -40,17 +41,10 @@ def sweep_slice(model: nn.Module, x: Tensor, y: Tensor, clean: Tensor, eps: Sequ
     alive = clean.clone()
     robust, attacked, broken, images = [], [], [], []
     for e in eps:
-        idx = alive.nonzero().squeeze(1)
-        attacked.append(int(idx.numel()))
-        if idx.numel():
-            res = attack(model, x[idx], y[idx], e)
-            hit = idx[res.success]
-            alive[hit] = False
-            broken.append(hit)
-            images.append(res.x[res.success])
-        else:
-            broken.append(idx)
-            images.append(x[:0])
+        hit = attack_survivors(model, x, y, alive, attack, e)
+        attacked.append(hit.attacked)
+        broken.append(hit.index)
+        images.append(hit.x)
         robust.append(alive.clone())
     return {"robust": torch.stack(robust) if robust else torch.zeros(0, len(y), dtype=torch.bool),
             "attacked": attacked, "broken": broken, "images": images}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..cli_flags import add_data_dir, add_device, add_out, add_seed
 from ..cli_types import names, number, threat
 
 
@@ -11,22 +12,24 @@ def register(sub) -> None:
     which = p.add_subparsers(dest="experiment", required=True)
     r = which.add_parser("robust-features",
                          help="Ilyas et al. 2019: standard/robust models, D_R, D_NR, D_rand, D_det, fresh models, table")
-    r.add_argument("--out", type=Path, default=Path("runs/robust-features"))
+    add_out(r, Path("runs/robust-features"), "folder for every stage's models and datasets, table.md and results.json")
     r.add_argument("--scale", default="small", help="tiny, small or paper (then override single knobs below)")
-    r.add_argument("--train-images", type=int, default=None, help="images for the standard and robust models")
-    r.add_argument("--std-epochs", type=int, default=None)
-    r.add_argument("--at-epochs", type=int, default=None)
-    r.add_argument("--at-steps", type=int, default=None, help="inner PGD steps of adversarial training")
-    r.add_argument("--craft-count", type=int, default=None, help="training images crafted into each dataset")
-    r.add_argument("--invert-steps", type=int, default=None, help="feature-inversion steps (D_R, D_NR)")
-    r.add_argument("--targeted-steps", type=int, default=None, help="targeted L2 PGD steps (D_rand, D_det)")
-    r.add_argument("--fresh-epochs", type=int, default=None, help="epochs of the models trained on each dataset")
+    k = r.add_argument_group("knobs of the scale", "each unset knob takes the value --scale gives it")
+    k.add_argument("--train-images", type=int, default=None, help="images for the standard and robust models")
+    k.add_argument("--std-epochs", type=int, default=None, help="epochs of the standard model")
+    k.add_argument("--at-epochs", type=int, default=None, help="epochs of adversarial training")
+    k.add_argument("--at-steps", type=int, default=None, help="inner PGD steps of adversarial training")
+    k.add_argument("--craft-count", type=int, default=None, help="training images crafted into each dataset")
+    k.add_argument("--invert-steps", type=int, default=None, help="feature-inversion steps (D_R, D_NR)")
+    k.add_argument("--targeted-steps", type=int, default=None, help="targeted L2 PGD steps (D_rand, D_det)")
+    k.add_argument("--fresh-epochs", type=int, default=None, help="epochs of the models trained on each dataset")
     r.add_argument("--fresh-shift", type=int, default=0, metavar="PIXELS",
                    help="shift each training image of the fresh models by up to PIXELS (random, zero fill)")
-    r.add_argument("--eval-images", type=int, default=None, help="test images for the table")
-    r.add_argument("--eval-steps", type=int, default=None, help="PGD steps of the robust-accuracy attack")
-    r.add_argument("--shard-size", type=int, default=None)
-    r.add_argument("--datasets", type=names, default=["robust", "nonrobust", "rand", "det"])
+    k.add_argument("--eval-images", type=int, default=None, help="test images for the table")
+    k.add_argument("--eval-steps", type=int, default=None, help="PGD steps of the robust-accuracy attack")
+    k.add_argument("--shard-size", type=int, default=None, help="examples per shard of the crafted datasets")
+    r.add_argument("--datasets", type=names, default=["robust", "nonrobust", "rand", "det"],
+                   help="which crafted datasets get a row")
     r.add_argument("--eps", type=number, default=0.1, help="radius of the robust model's adversarial training")
     r.add_argument("--norm", choices=("linf", "l2"), default="linf", help="norm of the robust model's adversarial training")
     r.add_argument("--threat", type=threat, action="append", default=None, metavar="NORM:EPS",
@@ -36,12 +39,12 @@ def register(sub) -> None:
                    help="representation that D_R and D_NR match, e.g. model.features (default: the 'penultimate' module)")
     r.add_argument("--standard-model", type=Path, default=None, help="use this checkpoint instead of training one")
     r.add_argument("--robust-model", type=Path, default=None, help="use this checkpoint instead of PGD-AT here")
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
-    r.add_argument("--data-dir", default=None)
+    add_seed(r)
+    add_device(r)
+    add_data_dir(r)
     r.add_argument("--force", action="store_true",
                    help="recompute every stage of these settings instead of reusing the ones already in OUT")
-    r.add_argument("--quiet", action="store_true")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.set_defaults(run=run)
 
 

@@ -20,8 +20,6 @@ from .quantize import distortion, quantization_aware
 
 TARGET_MODES = {"none": "untargeted", "random": "a uniformly random other class", "next": "y + 1 mod C",
                 "least-likely": "the class the model finds least likely on the clean image"}
-# the keyword that carries the ``steps`` budget, for attacks that name it otherwise
-BUDGET_NAMES = {"lbfgs": "max_iter", "square": "queries"}
 
 
 def canonical_norm(name: str, norm: str) -> str:
@@ -95,7 +93,7 @@ def attack_batch(model: nn.Module, x: Tensor, y: Tensor, params: Dict[str, Any],
     if "norm" in accepted:
         kwargs["norm"] = params["norm"]
     if params["steps"] is not None:
-        kwargs[BUDGET_NAMES.get(name, "steps")] = params["steps"]
+        kwargs["steps"] = params["steps"]  # every attack with a step count calls it steps
     if target is not None:
         kwargs["target"] = target
     if "generator" in accepted:

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from ..cli_counts import positive_int
+from ..cli_flags import add_data_dir, add_device, add_model, add_num_examples, add_out, add_seed
 from ..cli_types import add_run_flags, add_loop_flags, number
 
 
@@ -13,13 +14,12 @@ def register(sub) -> None:
     p.add_argument("kind", choices=["adversarial", "robust", "nonrobust", "rand", "det"],
                    help="adversarial: the images under --attack (true labels kept); robust: D_R (needs --model "
                         "robust), nonrobust: D_NR, rand: D_rand, det: D_det")
-    p.add_argument("--out", type=Path, required=True, help="folder for the shards and manifest.json")
-    p.add_argument("--model", type=Path, default=None,
-                   help="classifier checkpoint (robust: an adversarially trained one; others: default shipped model)")
+    add_out(p, None, "folder for the shards and manifest.json", required=True)
+    add_model(p, "classifier checkpoint; robust needs an adversarially trained one (default: the shipped model)")
     p.add_argument("--dataset", default="fashion-mnist",
                    help="fashion-mnist, cifar10, folder:<path>, npz:<file>, hf:<folder> or crafted:<folder>")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("-n", "--count", type=int, default=1000, help="images to craft (the first N of the split)")
+    add_data_dir(p)
+    add_num_examples(p, 1000, "images to craft (the first N of the split)", old=["--count"])
     p.add_argument("--split", choices=["train", "test"], default=None,
                    help="which split to read (default: test for adversarial, train for the others)")
     p.add_argument("--attack", default=None, help="adversarial: any attack of the zoo (pgd, apgd, fmn, difgsm, …)")
@@ -29,8 +29,8 @@ def register(sub) -> None:
     p.add_argument("--quantize", action="store_true",
                    help="adversarial: quantisation-aware crafting (8-bit images that stay in the ball and "
                         "keep fooling: the examples rounding breaks continue on the 1/255 grid)")
-    p.add_argument("--shard-size", type=int, default=500)
-    p.add_argument("--batch-size", type=int, default=250)
+    p.add_argument("--shard-size", type=int, default=500, help="examples per shard file (the unit a resumed run skips)")
+    p.add_argument("--batch-size", type=int, default=250, help="examples crafted at once")
     p.add_argument("--steps", type=positive_int, default=None,
                    help="inversion: 200, targeted PGD: 100, adversarial: the attack's own default")
     p.add_argument("--step-size", type=number, default=None, help="L2 length of each step (inversion 0.5, targeted 0.1)")
@@ -39,8 +39,8 @@ def register(sub) -> None:
     p.add_argument("--layer", default=None, help="representation layer (default: the module named 'penultimate')")
     p.add_argument("--start", choices=["image", "noise"], default="image",
                    help="robust/nonrobust: invert from another training image (Ilyas et al.) or from uniform noise")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
+    add_seed(p)
+    add_device(p)
     add_run_flags(p, "continue the run in OUT (same settings): craft missing or damaged shards, or a larger -n",
                   "delete the shards already in OUT and craft them anew")
     add_loop_flags(p)
@@ -61,7 +61,7 @@ def run(args) -> None:
     from .job import craft_job
 
     result = craft_job(args.kind, args.out, checkpoint=args.model, dataset=args.dataset, data_dir=args.data_dir,
-                       device=args.device, progress=not args.quiet, count=args.count, shard_size=args.shard_size,
+                       device=args.device, progress=not args.quiet, count=args.num_examples, shard_size=args.shard_size,
                        batch_size=args.batch_size, steps=args.steps, step_size=args.step_size, eps=args.eps,
                        layer=args.layer, start=args.start, seed=args.seed, resume=args.resume, force=args.force,
                        attack=args.attack, norm=args.norm, target_mode=args.target_mode, quantize=args.quantize,

@@ -93,16 +93,29 @@ def export_crafted(directory: Path, fmt: str, out: Path, *, model=None, device: 
     return report
 
 
+NPZ_FILE = "dataset.npz"  # export --format npz: OUT/dataset.npz
+
+
 def register(sub) -> None:
+    from ..cli_flags import add_device, add_model, add_out
+
     p = sub.add_parser("export")
     p.add_argument("crafted", type=Path, help="the folder of a finished `robustgan craft` run")
     p.add_argument("--format", choices=sorted(FORMATS), required=True,
                    help="; ".join(f"{k}: {v}" for k, v in FORMATS.items()))
-    p.add_argument("--out", type=Path, required=True, help="file (npz) or new folder (png, hf)")
-    p.add_argument("--model", type=Path, default=None,
-                   help="the crafting checkpoint (default: the one the manifest names) to measure rounding's cost")
-    p.add_argument("--device", default="cpu")
+    add_out(p, None, f"folder to write: npz as OUT/{NPZ_FILE}; png and hf fill OUT, which must be new or empty",
+            required=True)
+    add_model(p, "the crafting checkpoint, to measure rounding's cost (default: the one the manifest names)")
+    add_device(p, default="cpu")
     p.set_defaults(run=run)
+
+
+def export_path(out: Path, fmt: str) -> Path:
+    """What ``--out`` becomes for ``fmt``: the folder itself (png, hf) or ``OUT/dataset.npz``; for one
+    release, an ``--out`` ending in .npz is still the file to write."""
+    from ..cli_renamed import result_path
+
+    return result_path(out, NPZ_FILE, (".npz",)) if fmt == "npz" else out
 
 
 def run(args) -> None:
@@ -111,7 +124,8 @@ def run(args) -> None:
 
     checkpoint = args.model or read_manifest(args.crafted).get("model_checkpoint")
     model = load_classifier(Path(checkpoint), device=args.device) if checkpoint else None
-    print(json.dumps(export_crafted(args.crafted, args.format, args.out, model=model, device=args.device), indent=2))
+    out = export_path(args.out, args.format)
+    print(json.dumps(export_crafted(args.crafted, args.format, out, model=model, device=args.device), indent=2))
 
 
 __all__ = ["export_crafted", "goal_reached"]

@@ -15,7 +15,7 @@ from ..models import load_classifier, model_fingerprint
 from ..models.default import default_checkpoint_path
 from ..validation import check_model_fits_data, check_positive_int
 from .adversarial import adversarial_params, attack_batch
-from .recipes import choose_targets, feature_layer, invert_features, targeted_l2
+from .recipes import choose_targets, feature_layer, match_features, targeted_l2
 from .shards import write_shards
 
 STARTS = {"image": "another random training image", "noise": "uniform noise in [0, 1]"}
@@ -160,7 +160,7 @@ def craft(model, source: Dataset, out: Path, cfg: CraftConfig, *, num_classes: i
             columns = dict(zip(_adversarial_columns(params), parts))
             return {"x": columns.pop("x"), "y": y, **extras, **columns}
         if cfg.inversion:
-            xs, extras["feature_loss"] = _in_batches(len(index), cfg.batch_size, lambda sl: invert_features(
+            xs, extras["feature_loss"] = _in_batches(len(index), cfg.batch_size, lambda sl: match_features(
                 model, x[sl].to(device), x0[sl].to(device), layer=params["layer"], steps=params["steps"],
                 step_size=params["step_size"]))
             labels = y

@@ -12,8 +12,10 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
+from ..deprecation import renamed_attributes
 from ..objectives import FeatureMatch
-from ..optim import Box, Normalized, frozen, optimize, tapped
+from ..optim import Box, NormalizedGradient, frozen, optimize
+from ..visualize.layers import layer_features
 
 
 def feature_layer(model: nn.Module, layer: Optional[str] = None) -> str:
@@ -29,26 +31,22 @@ def feature_layer(model: nn.Module, layer: Optional[str] = None) -> str:
     return found[-1]
 
 
-@torch.no_grad()
-def features_of(model: nn.Module, x: Tensor, layer: str) -> Tensor:
-    """g(x) at ``layer`` (eval mode, the model's state restored)."""
-    with frozen([model]), tapped(model, [layer]) as feats:
-        model(x)
-    return feats[layer].detach()
-
-
-def invert_features(model: nn.Module, x_orig: Tensor, x_start: Tensor, *, layer: Optional[str] = None,
-                    steps: int = 200, step_size: float = 0.1, progress: bool = False) -> tuple:
+def match_features(model: nn.Module, x_orig: Tensor, x_start: Tensor, *, layer: Optional[str] = None,
+                   steps: int = 200, step_size: float = 0.1, progress: bool = False) -> tuple:
     """(images whose features at ``layer`` match those of ``x_orig``, final relative feature loss).
 
-    The kept image per sample is the iterate with the lowest loss ‖g(x) − g(x_orig)‖²/‖g(x_orig)‖²
-    (normalised steps make the squared/unsquared choice irrelevant to the path).
+    Feature inversion as Ilyas et al. craft D_R and D_NR: from a real image ``x_start``, normalised
+    gradient steps, no image priors (:func:`robustgan.visualize.invert_features` reconstructs from
+    noise under priors instead). The kept image per sample is the iterate with the lowest loss
+    ‖g(x) − g(x_orig)‖²/‖g(x_orig)‖² (normalised steps make the squared/unsquared choice irrelevant
+    to the path).
     """
     if x_orig.shape != x_start.shape:
         raise ValueError(f"x_orig and x_start must have the same shape, got {tuple(x_orig.shape)} and {tuple(x_start.shape)}")
     layer = feature_layer(model, layer)
-    goal = features_of(model, x_orig, layer)
-    res = optimize(model, x_start, FeatureMatch(layer, goal), step=Normalized(step_size), steps=steps,
+    # one forward of the whole batch, as the loop's: the loss at x_orig itself is exactly 0
+    goal = layer_features(model, x_orig, layer, batch_size=x_orig.shape[0])
+    res = optimize(model, x_start, FeatureMatch(layer, goal), step=NormalizedGradient(step_size), steps=steps,
                    constraint=Box(0, 1), keep="best", progress=progress, desc="invert features")
     return res.x, res.loss
 
@@ -78,3 +76,9 @@ def choose_targets(y: Tensor, mode: str, num_classes: int, generator: Optional[t
         shift = torch.randint(1, num_classes, y.shape, generator=generator)
         return (y + shift.to(y.device)) % num_classes
     raise ValueError(f"target mode must be 'rand' or 'det', got {mode!r}")
+
+
+__getattr__ = renamed_attributes(__name__, {
+    "features_of": ("robustgan.visualize.layer_features", layer_features),
+    "invert_features": ("robustgan.features.match_features", match_features),
+})

@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 from ..cli_counts import positive_int
+from ..cli_flags import add_data_dir, add_device, add_generator, add_model, add_num_examples, add_out, add_seed
+from ..cli_renamed import result_path
 from ..cli_types import add_run_flags, names, numbers
+
+SAMPLES_FILE = "samples.png"  # gan sample: OUT/samples.png
+METRICS_FILE = "metrics.json"  # gan metrics: OUT/metrics.json beside OUT/metrics.html
+
+
+DEFAULT_GENERATOR = Path("runs/gan/checkpoint.pt")  # what `gan train` writes by default
 
 
 def register(sub) -> None:
@@ -27,9 +35,9 @@ def _missing(args) -> None:
 
 def _common_data(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, cifar10 or folder:<path>")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
-    p.add_argument("--seed", type=int, default=0)
+    add_data_dir(p)
+    add_device(p)
+    add_seed(p)
 
 
 def _train_parser(gsub) -> None:
@@ -38,22 +46,21 @@ def _train_parser(gsub) -> None:
     from .registry import loss_names
 
     d = GANConfig()
-    p = gsub.add_parser("train", help="train a GAN (default: DCGAN, non-saturating loss, Fashion-MNIST)",
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = gsub.add_parser("train", help="train a GAN (default: DCGAN, non-saturating loss, Fashion-MNIST)")
     p.add_argument("--loss", default=d.loss, help="one of: " + ", ".join(loss_names()))
-    p.add_argument("--arch", default=d.arch, choices=ARCHS)
+    p.add_argument("--arch", default=d.arch, choices=ARCHS, help="generator and discriminator architecture")
     _common_data(p)
     p.add_argument("--split", default="train", choices=("train", "test"), help="which split to learn")
-    p.add_argument("--num-train", type=int, default=None, help="use only the first N images of the split")
-    p.add_argument("--out", type=Path, default=Path("runs/gan"), help="folder for checkpoint.pt, samples/, history.json")
+    add_num_examples(p, None, "use only the first N images of the split (default: all)", old=["--num-train"])
+    add_out(p, Path("runs/gan"), "folder for checkpoint.pt, samples/, history.json")
     p.add_argument("--steps", type=positive_int, default=5000,
                    help="total generator steps (a resumed run counts the steps already done)")
     p.add_argument("--more-steps", type=positive_int, default=None,
                    help="with --resume: train this many steps beyond the checkpoint")
     add_run_flags(p, "continue from OUT/checkpoint.pt with the settings and data it records (options typed again "
                      "must agree)", "delete the run already in OUT and train anew", quiet=False)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--latent-dim", type=int, default=d.latent_dim)
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="real images per step")
+    p.add_argument("--latent-dim", type=int, default=d.latent_dim, help="size of the latent z")
     p.add_argument("--width", type=int, default=d.width, help="base channel count (DCGAN's ngf = ndf)")
     p.add_argument("--conditional", action="store_true", help="feed class labels into G and D (any DCGAN loss)")
     p.add_argument("--optimizer", choices=("adam", "rmsprop"), default=None, help="default: the loss's")
@@ -69,20 +76,20 @@ def _train_parser(gsub) -> None:
     p.add_argument("--instance-noise-anneal", type=int, default=d.instance_noise_anneal, help="steps to anneal σ to 0")
     p.add_argument("--gp-weight", type=float, default=d.gp_weight, help="λ of WGAN-GP / DRAGAN")
     p.add_argument("--clip", type=float, default=d.clip, help="WGAN weight-clipping bound")
-    p.add_argument("--sample-every", type=int, default=500)
-    p.add_argument("--checkpoint-every", type=int, default=500)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--sample-every", type=int, default=500, help="generator steps between sample grids")
+    p.add_argument("--checkpoint-every", type=int, default=500, help="generator steps between checkpoints")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or summaries")
     p.set_defaults(run=run_train)
 
 
 def _sample_parser(gsub) -> None:
     p = gsub.add_parser("sample", help="draw a PNG grid from a trained generator (truncation, interpolation, arithmetic)")
-    p.add_argument("--checkpoint", type=Path, default=Path("runs/gan/checkpoint.pt"))
-    p.add_argument("--out", type=Path, default=Path("gan-samples.png"))
-    p.add_argument("-n", "--num", type=int, default=64)
-    p.add_argument("--nrow", type=int, default=8)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
+    add_generator(p, "GAN checkpoint (robustgan gan train)", old=["--checkpoint"], default=DEFAULT_GENERATOR)
+    add_out(p, Path("robustgan-samples"), f"folder for {SAMPLES_FILE}")
+    add_num_examples(p, 64, "samples drawn", old=["--num"])
+    p.add_argument("--nrow", type=int, default=8, help="images per row of the grid")
+    add_seed(p)
+    add_device(p)
     p.add_argument("--no-ema", action="store_true", help="use the trained weights even if EMA weights exist")
     p.add_argument("--truncation", type=float, default=None, help="redraw latent entries with |z| above this")
     p.add_argument("--label", type=int, default=None, help="class to draw (conditional generators)")
@@ -95,19 +102,19 @@ def _sample_parser(gsub) -> None:
 
 def _metrics_parser(gsub) -> None:
     p = gsub.add_parser("metrics", help="FID-local, KID-local, precision/recall, class counts (+ Inception FID)")
-    p.add_argument("--checkpoint", type=Path, default=Path("runs/gan/checkpoint.pt"))
+    add_generator(p, "GAN checkpoint (robustgan gan train)", old=["--checkpoint"], default=DEFAULT_GENERATOR)
     _common_data(p)
     p.add_argument("--split", default="test", choices=("train", "test"), help="real images to compare with")
-    p.add_argument("-n", "--num", type=int, default=5000, help="generated samples (and real ones, capped at the split)")
-    p.add_argument("--classifier", type=Path, default=None, help="feature classifier (default: the shipped Fashion-MNIST CNN)")
+    add_num_examples(p, 5000, "generated samples (and real ones, capped at the split)", old=["--num"])
+    add_model(p, "feature classifier (default: the shipped Fashion-MNIST CNN)", old=["--classifier"])
     p.add_argument("--inception-weights", type=Path, default=None, help="also compute Inception FID (needs torch-fidelity)")
-    p.add_argument("--kid-subsets", type=int, default=100)
-    p.add_argument("--kid-subset-size", type=int, default=1000)
+    p.add_argument("--kid-subsets", type=int, default=100, help="random subsets KID is averaged over")
+    p.add_argument("--kid-subset-size", type=int, default=1000, help="images in each KID subset")
     p.add_argument("--k", type=int, default=3, help="neighbourhood size of precision/recall")
-    p.add_argument("--truncation", type=float, default=None)
-    p.add_argument("--no-ema", action="store_true")
+    p.add_argument("--truncation", type=float, default=None, help="redraw latent entries with |z| above this")
+    p.add_argument("--no-ema", action="store_true", help="use the trained weights even if EMA weights exist")
     p.add_argument("--baseline", action="store_true", help="also measure an untrained generator of the same architecture")
-    p.add_argument("--out", type=Path, default=None, help="write the metrics as JSON here")
+    add_out(p, None, f"folder for {METRICS_FILE} and metrics.html (default: print the metrics only)")
     p.set_defaults(run=run_metrics)
 
 
@@ -168,6 +175,10 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+# argument → the key its value has in a checkpoint's run settings
+RECORDED_DATA = {"dataset": "dataset", "split": "split", "num_examples": "num_train"}
+
+
 def _resumed_config(args, cfg):
     """``gan train --resume`` continues the run in OUT with the settings its checkpoint records:
     only the options typed again override them (and a typed value that differs is refused by the
@@ -189,9 +200,9 @@ def _resumed_config(args, cfg):
     names = {f.name for f in fields(GANConfig)}
     merged = {k: v for k, v in recorded.items() if k in names}
     merged.update({k: getattr(cfg, k) for k in names if _flag(k) in given or k not in merged})
-    for name in ("dataset", "split", "num_train"):  # the data the run learnt from
-        if _flag(name) not in given and name in recorded:
-            setattr(args, name, recorded[name])
+    for name, key in RECORDED_DATA.items():  # the data the run learnt from
+        if _flag(name) not in given and key in recorded:
+            setattr(args, name, recorded[key])
     return GANConfig.from_dict(merged)
 
 
@@ -204,7 +215,7 @@ def _train(args, cfg, ctx) -> None:
     steps = args.steps
     if args.more_steps is not None:
         steps = int(ctx.main_only(lambda: load_checkpoint(args.out / CHECKPOINT)["step"])) + args.more_steps
-    x, y, num_classes = load_images(args.dataset, args.split, args.data_dir, args.num_train)
+    x, y, num_classes = load_images(args.dataset, args.split, args.data_dir, args.num_examples)
     t0 = time.perf_counter()
     run = train_gan(x, y, cfg, steps=steps, num_classes=num_classes, out_dir=args.out, resume=args.resume,
                     device=ctx.device, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
@@ -223,13 +234,13 @@ def _train(args, cfg, ctx) -> None:
 def _generator(args):
     from .build import load_generator
 
-    return load_generator(args.checkpoint, ema=not args.no_ema, device=args.device)
+    return load_generator(args.generator, ema=not args.no_ema, device=args.device)
 
 
 def run_sample(args) -> None:
     import torch
 
-    from .grid import save_grid
+    from .grid import save_pixel_grid as save_grid
     from .latent import attribute_vector, class_mean_latents, interpolation_grid
     from .metrics import generate
 
@@ -266,10 +277,10 @@ def run_sample(args) -> None:
                 raise ValueError("--label needs a conditional generator")
             if not 0 <= args.label < g.num_classes:
                 raise ValueError(f"--label must be in [0, {g.num_classes}), got {args.label}")
-            labels = torch.full((args.num,), args.label, dtype=torch.long)
-        images = generate(g, args.num, seed=args.seed, labels=labels, truncation=args.truncation)
-    save_grid(images, args.out, nrow=args.nrow)
-    print(f"wrote {args.out} ({images.shape[0]} images)")
+            labels = torch.full((args.num_examples,), args.label, dtype=torch.long)
+        images = generate(g, args.num_examples, seed=args.seed, labels=labels, truncation=args.truncation)
+    path = save_grid(images, result_path(args.out, SAMPLES_FILE, (".png", ".jpg", ".jpeg")), nrow=args.nrow)
+    print(f"wrote {path} ({images.shape[0]} images)")
 
 
 def run_metrics(args) -> None:
@@ -279,34 +290,36 @@ def run_metrics(args) -> None:
     from .metrics import FeatureExtractor, evaluate_samples, generate, inception_fid
 
     g = _generator(args)
-    real, _, _ = load_images(args.dataset, args.split, args.data_dir, args.num)
-    if args.classifier is not None:
+    real, _, _ = load_images(args.dataset, args.split, args.data_dir, args.num_examples)
+    if args.model is not None:
         from ..models import load_classifier
 
-        extractor = FeatureExtractor(load_classifier(args.classifier, device=args.device))
+        extractor = FeatureExtractor(load_classifier(args.model, device=args.device))
     else:
         extractor = FeatureExtractor.default(device=args.device)
     kw = dict(kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, k=args.k, seed=args.seed)
-    fake = generate(g, args.num, seed=args.seed, truncation=args.truncation)
-    result = {"checkpoint": str(args.checkpoint), "step": int(load_checkpoint(args.checkpoint)["step"]),
+    fake = generate(g, args.num_examples, seed=args.seed, truncation=args.truncation)
+    result = {"checkpoint": str(args.generator), "step": int(load_checkpoint(args.generator)["step"]),
               "note": "fid_local/kid_local use the feature classifier's penultimate layer, not Inception: "
                       "not comparable with published FID/KID",
               **evaluate_samples(real, fake, extractor, **kw)}
     if args.inception_weights is not None:
         result["fid_inception"] = inception_fid(real, fake, args.inception_weights, device=args.device)
     if args.baseline:
-        ckpt = load_checkpoint(args.checkpoint)
+        ckpt = load_checkpoint(args.generator)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(args.seed)
             untrained = build_generator(ckpt["generator_kwargs"]).to(args.device)
-        result["untrained"] = evaluate_samples(real, generate(untrained, args.num, seed=args.seed), extractor, **kw)
+        result["untrained"] = evaluate_samples(real, generate(untrained, args.num_examples, seed=args.seed), extractor, **kw)
     text = json.dumps(result, indent=2)
     for warning in result.get("warnings", []):
         print(f"warning: {warning}", file=sys.stderr)
     if args.out is not None:
         from ..report import json_markdown, write_html
 
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-        write_html(args.out.with_suffix(".html"), "GAN metrics", json_markdown("GAN metrics", result))
+        path = result_path(args.out, METRICS_FILE, (".json",))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        write_html(path.with_suffix(".html"), "GAN metrics", json_markdown("GAN metrics", result))
+        print(f"wrote {path} and {path.with_suffix('.html').name}", file=sys.stderr)
     print(text)

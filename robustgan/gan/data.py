@@ -6,21 +6,16 @@ from typing import Dict, Optional, Tuple
 import torch
 from torch import Tensor
 
+from ..deprecation import renamed_attributes
+from ..validation import check_images as _check_image_batch
 
-def check_images(images: Tensor, labels: Optional[Tensor] = None) -> None:
-    """Fail early on what would silently spoil a run: wrong rank, non-square, NaN, pixels outside [0, 1]."""
-    if not isinstance(images, Tensor):
-        raise TypeError(f"images must be a tensor, got {type(images).__name__}")
-    if images.dim() != 4 or images.shape[-1] != images.shape[-2]:
+
+def check_training_data(images: Tensor, labels: Optional[Tensor] = None) -> None:
+    """Fail early on what would silently spoil a GAN run: the checks of any image batch
+    (:func:`robustgan.validation.check_images`), plus square images and integer labels ≥ 0."""
+    _check_image_batch(images)
+    if images.shape[-1] != images.shape[-2]:
         raise ValueError(f"images must be square (N, C, H, W), got shape {tuple(images.shape)}")
-    if not images.is_floating_point():
-        raise TypeError(f"images must be float in [0, 1], got dtype {images.dtype}")
-    if images.numel():
-        lo, hi = (float(v) for v in torch.aminmax(images))  # one pass; NaN propagates into both
-        if not (lo >= 0 and hi <= 1):
-            if not torch.isfinite(images).all():
-                raise ValueError("images contain NaN or inf")
-            raise ValueError(f"pixels must be in [0, 1], got range [{lo:.3g}, {hi:.3g}]")
     if labels is not None:
         if labels.shape != (images.shape[0],):
             raise ValueError(f"labels must have shape ({images.shape[0]},), got {tuple(labels.shape)}")
@@ -60,3 +55,8 @@ class Batches:
 
     def state(self) -> Dict[str, int]:
         return {"epoch": self.epoch, "position": self.position}
+
+
+__getattr__ = renamed_attributes(__name__, {
+    "check_images": ("robustgan.gan.data.check_training_data", check_training_data),
+})

@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..cli_flags import add_device, add_generator, add_model, add_num_examples, add_out, add_seed
 from ..cli_types import number
 
 
@@ -12,21 +13,21 @@ def register(sub) -> None:
     p = sub.add_parser("defense-gan",
                        description="Classify G(z*) instead of x (z* from L Adam steps and R restarts) and attack "
                                    "it naively, with BPDA and with BPDA + EOT; writes report.json.")
-    p.add_argument("--generator", type=Path, required=True, help="an unconditional GAN checkpoint")
-    p.add_argument("--classifier", type=Path, default=None, help="default: the shipped Fashion-MNIST CNN")
-    p.add_argument("-n", "--num", type=int, default=100, help="test images")
-    p.add_argument("--eps", type=number, default=0.1)
-    p.add_argument("--norm", choices=["linf", "l2"], default="linf")
+    add_generator(p, "an unconditional GAN checkpoint", required=True)
+    add_model(p, old=["--classifier"])
+    add_num_examples(p, 100, "test images (the first N)", old=["--num"])
+    p.add_argument("--eps", type=number, default=0.1, help="attack radius (fractions like 8/255 allowed)")
+    p.add_argument("--norm", choices=["linf", "l2"], default="linf", help="attack norm")
     p.add_argument("--steps", type=int, default=200, help="L: Adam steps of the projection (paper: 200)")
     p.add_argument("--restarts", type=int, default=10, help="R: random starts of the projection (paper: 10)")
     p.add_argument("--attack-steps", type=int, default=10, help="PGD steps")
     p.add_argument("--attack-projection-steps", type=int, default=None, help="L inside the attack (default: L)")
     p.add_argument("--attack-projection-restarts", type=int, default=None, help="R inside the attack (default: R)")
     p.add_argument("--eot", type=int, default=4, help="random projections averaged by the EOT attack")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
-    p.add_argument("--out", type=Path, default=Path("runs/defense-gan"), help="folder for report.json")
-    p.add_argument("--quiet", action="store_true")
+    add_seed(p)
+    add_device(p)
+    add_out(p, Path("runs/defense-gan"), "folder for report.json and report.html")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=run)
 
 
@@ -39,16 +40,16 @@ def run(args) -> None:
     from . import load_generator
     from .defense import evaluate_defense
 
-    for name in ("num", "steps", "restarts", "attack_steps", "eot"):
+    for name in ("num_examples", "steps", "restarts", "attack_steps", "eot"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     check_writable_folder(args.out)  # now, not after the attacks have run
-    classifier = load_classifier(args.classifier or default_checkpoint_path(), args.device)
+    classifier = load_classifier(args.model or default_checkpoint_path(), args.device)
     generator = load_generator(args.generator, device=args.device)
     if getattr(generator, "num_classes", 0):
         raise ValueError("Defense-GAN projects onto an unconditional generator's range; this one is conditional")
     dataset, info = load_dataset("fashion-mnist", "test")
-    x, y = take(dataset, args.num)
+    x, y = take(dataset, args.num_examples)
     x, y = x.to(args.device), y.to(args.device)
     check_model_fits_data(classifier, x, len(info.classes), info.name)
     report = evaluate_defense(classifier, generator, x, y, eps=args.eps, norm=args.norm, steps=args.steps,

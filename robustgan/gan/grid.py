@@ -9,14 +9,17 @@ from typing import Optional, Union
 
 from torch import Tensor
 
+from ..deprecation import renamed_attributes
+
 LEGIBLE = 84  # pixels a tile needs to be read on a screen: 28-px images are drawn at 3×
 
 
-def save_grid(images: Tensor, path: Union[str, os.PathLike], nrow: int = 8, padding: int = 2,
-              scale: Optional[int] = None) -> Path:
+def save_pixel_grid(images: Tensor, path: Union[str, os.PathLike], nrow: int = 8, padding: int = 2,
+                    scale: Optional[int] = None) -> Path:
     """Images in [0, 1], (N, C, H, W), tiled ``nrow`` per row into one PNG, each pixel drawn as a
     ``scale`` × ``scale`` block (default: the smallest that makes a tile at least 84 px tall), so
-    that 28-px samples can be read without zooming."""
+    that 28-px samples can be read without zooming. Untitled and pixel-exact, for GAN samples;
+    :func:`robustgan.visualize.save_grid` draws a titled figure instead."""
     from torchvision.utils import save_image
 
     if images.dim() != 4:
@@ -38,3 +41,6 @@ def save_grid(images: Tensor, path: Union[str, os.PathLike], nrow: int = 8, padd
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+__getattr__ = renamed_attributes(__name__, {"save_grid": ("robustgan.gan.grid.save_pixel_grid", save_pixel_grid)})

@@ -150,7 +150,8 @@ def load_robustbench(name: str, model_dir: Union[str, Path], dataset: str = "cif
                                 f"RobustBench wrote there, or point --model-dir at its models folder)")
     if arch is not None:
         return load_model(path, arch, device, mean, std, **arch_kwargs)
-    try:
+    try:  # the package itself first: a half-importable one (its zoo loads, its loaders do not) counts as absent
+        import robustbench  # noqa: F401
         from robustbench.model_zoo import model_dicts
         from robustbench.model_zoo.enums import BenchmarkDataset, ThreatModel
     except Exception as exc:  # ImportError, or the package's own import-time dependencies

@@ -86,40 +86,60 @@ class FeatureMatch(_LayerObjective):
         return f"FeatureMatch({self.layer})"
 
 
-class Unit(_LayerObjective):
+class _Selected(_LayerObjective):
+    """One entry per row of a (rows, K) summary of the layer: entry k, one k for all samples or one
+    per sample. Units and channels differ only in the summary, so the selection lives here once."""
+
+    what, plural = "entry", "entries"  # for the out-of-range message
+
+    def __init__(self, layer: Optional[str], which: Index, name: str):
+        super().__init__(layer)
+        self._which = _check_index(which, name)
+
+    @property
+    def selected(self) -> Index:
+        """The k of every sample: an int, or a tensor of one per sample."""
+        return self._which
+
+    def summary(self, features: Tensor) -> Tensor:
+        """(rows, K): the values the selection picks from."""
+        raise NotImplementedError
+
+    def value(self, features: Tensor, samples: Tensor) -> Tensor:
+        table = self.summary(features)
+        idx = _per_row(self._which, samples, features.device)
+        if int(idx.max()) >= table.shape[1]:
+            raise ValueError(f"{self.what} {int(idx.max())} out of range for a layer with {table.shape[1]} {self.plural}")
+        return table.gather(1, idx[:, None]).squeeze(1)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.layer})"
+
+
+class Unit(_Selected):
     """One activation of a layer: ``index`` into the flattened per-sample output (an int or one per sample)."""
 
+    what, plural = "unit index", "units"
+    index = _Selected.selected
+
+    def summary(self, features: Tensor) -> Tensor:
+        return features.reshape(features.shape[0], -1)
+
     def __init__(self, layer: Optional[str], index: Index):
-        super().__init__(layer)
-        self.index = _check_index(index, "index")
-
-    def value(self, features: Tensor, samples: Tensor) -> Tensor:
-        flat = features.reshape(features.shape[0], -1)
-        idx = _per_row(self.index, samples, features.device)
-        if int(idx.max()) >= flat.shape[1]:
-            raise ValueError(f"unit index {int(idx.max())} out of range for a layer with {flat.shape[1]} units")
-        return flat.gather(1, idx[:, None]).squeeze(1)
-
-    def __repr__(self):
-        return f"Unit({self.layer})"
+        super().__init__(layer, index, "index")
 
 
-class Channel(_LayerObjective):
+class Channel(_Selected):
     """The mean activation of channel ``c`` over all positions (equals the unit for a dense layer)."""
 
+    what, plural = "channel", "channels"
+    channel = _Selected.selected
+
+    def summary(self, features: Tensor) -> Tensor:
+        return features.reshape(features.shape[0], features.shape[1], -1).mean(2)
+
     def __init__(self, layer: Optional[str], channel: Index):
-        super().__init__(layer)
-        self.channel = _check_index(channel, "channel")
-
-    def value(self, features: Tensor, samples: Tensor) -> Tensor:
-        per_channel = features.reshape(features.shape[0], features.shape[1], -1).mean(2)
-        idx = _per_row(self.channel, samples, features.device)
-        if int(idx.max()) >= per_channel.shape[1]:
-            raise ValueError(f"channel {int(idx.max())} out of range for a layer with {per_channel.shape[1]} channels")
-        return per_channel.gather(1, idx[:, None]).squeeze(1)
-
-    def __repr__(self):
-        return f"Channel({self.layer})"
+        super().__init__(layer, channel, "channel")
 
 
 class Direction(_LayerObjective):

@@ -66,6 +66,12 @@ class Box:
         return NotImplemented
 
 
+def box_of(constraint) -> Optional[Box]:
+    """The box a constraint keeps iterates in (a :class:`Box`, a ball ``& Box``, or any constraint
+    with a ``box`` attribute), or None."""
+    return getattr(constraint, "box", None)
+
+
 @dataclass(frozen=True, eq=False)
 class Ball:
     """The Lp ball of radius ``eps`` around the starting point, optionally intersected with a box.

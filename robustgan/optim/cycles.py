@@ -1,7 +1,7 @@
 """Retire rows whose iterates have entered a cycle: their outcome can no longer change.
 
 With a memoryless step rule (the next iterate is a function of the current one and its gradient
-only: :class:`~robustgan.optim.Sign`, :class:`~robustgan.optim.Normalized`,
+only: :class:`~robustgan.optim.Sign`, :class:`~robustgan.optim.NormalizedGradient`,
 :class:`~robustgan.optim.GradientDescent`), a fixed step size, a deterministic model and objective,
 and a deterministic projection, the iterates of a row follow x_{t+1} = F(x_t). Once x_t equals an
 earlier x_s the sequence repeats x_s … x_{t−1} forever, every one of them already evaluated and

@@ -19,24 +19,18 @@ from torch import Tensor, nn
 from .parametrizations import Parametrization
 
 
-def _latent_dim(g: nn.Module, name: str) -> int:
+def _latent_dim(g: nn.Module, name: str, conditional: bool = False) -> int:
+    """The generator's latent size, checked to be the kind of generator the parametrisation maps
+    through (class-conditional or not)."""
     if not isinstance(g, nn.Module):
         raise TypeError(f"{name} must be an nn.Module (a generator), got {type(g).__name__}")
     d = getattr(g, "latent_dim", None)
     if not isinstance(d, int) or d <= 0:
         raise ValueError(f"{name} needs a positive integer attribute latent_dim, got {d!r}")
-    if getattr(g, "num_classes", 0):
+    has_classes = bool(getattr(g, "num_classes", 0))
+    if has_classes and not conditional:
         raise ValueError(f"{name} is class-conditional; inversion here covers unconditional generators")
-    return d
-
-
-def _conditional_dim(g: nn.Module, name: str) -> int:
-    if not isinstance(g, nn.Module):
-        raise TypeError(f"{name} must be an nn.Module (a generator), got {type(g).__name__}")
-    d = getattr(g, "latent_dim", None)
-    if not isinstance(d, int) or d <= 0:
-        raise ValueError(f"{name} needs a positive integer attribute latent_dim, got {d!r}")
-    if not getattr(g, "num_classes", 0):
+    if conditional and not has_classes:
         raise ValueError(f"{name} is unconditional; use Latent (or Latents) for it")
     return d
 
@@ -46,22 +40,53 @@ def _check_latent(w: Tensor, dim: int) -> None:
         raise ValueError(f"the latent variable must have shape (rows, {dim}), got {tuple(w.shape)}")
 
 
-class Latent(Parametrization):
+def _sample_indices(values: Tensor, count: int, name: str, meaning: str, subject: str) -> Tensor:
+    """One index in [0, count) per sample (a generator, a class), as a long tensor."""
+    if not isinstance(values, Tensor) or values.dim() != 1 or values.is_floating_point():
+        raise TypeError(f"{name} must be a 1-D integer tensor: {meaning}")
+    if values.numel() and not (0 <= int(values.min()) and int(values.max()) < count):
+        raise ValueError(f"{subject} must lie in [0, {count})")
+    return values.long()
+
+
+class _LatentVariable(Parametrization):
+    """The variable is a latent of shape (rows, latent_dim), returned with the result."""
+
+    keep_variable = True
+    latent_dim: int
+
+    def to_variable(self, x: Tensor) -> Tensor:
+        _check_latent(x, self.latent_dim)
+        return x
+
+
+class _PerSampleLatent(_LatentVariable):
+    """A latent whose map depends on the row's sample: ``per_sample`` holds one entry per sample."""
+
+    per_sample_role: str  # what the entry is, for the error message
+
+    @property
+    def per_sample(self) -> Tensor:
+        raise NotImplementedError
+
+    def to_input(self, w: Tensor) -> Tensor:
+        """Without sample ids the rows must be the samples themselves, in order."""
+        if w.shape[0] != self.per_sample.shape[0]:
+            raise ValueError(f"{type(self).__name__} {self.per_sample_role}: the optimiser passes the rows' "
+                             "samples through to_input_for; to_input alone needs one row per sample")
+        return self.to_input_for(w, torch.arange(w.shape[0], device=w.device))
+
+
+class Latent(_LatentVariable):
     """x = G(z): the variable is the latent ``z`` (rows, latent_dim) of one generator.
 
     ``to_variable`` takes starting *latents* (the loop's ``start``/``init`` give latents; the
     images to match go in as ``origin``). The generator is frozen and handed back as it was.
     """
 
-    keep_variable = True
-
     def __init__(self, generator: nn.Module):
         self.latent_dim = _latent_dim(generator, "generator")
         self.generator = generator
-
-    def to_variable(self, x: Tensor) -> Tensor:
-        _check_latent(x, self.latent_dim)
-        return x
 
     def to_input(self, w: Tensor) -> Tensor:
         return self.generator(w)
@@ -70,7 +95,7 @@ class Latent(Parametrization):
         return (self.generator,)
 
 
-class Latents(Parametrization):
+class Latents(_PerSampleLatent):
     """x = G_{k(s)}(z): K generators, sample ``s`` inverted under generator ``assignment[s]``.
 
     The variable is (rows, D) with D the largest latent size; a generator with a smaller latent
@@ -78,7 +103,7 @@ class Latents(Parametrization):
     Rows of one sample share its generator, so restarts of a sample stay on the same generator.
     """
 
-    keep_variable = True
+    per_sample_role = "maps samples to generators"
 
     def __init__(self, generators: Sequence[nn.Module], assignment: Tensor):
         if isinstance(generators, nn.Module) or len(generators) == 0:
@@ -86,22 +111,12 @@ class Latents(Parametrization):
         self.dims: List[int] = [_latent_dim(g, f"generators[{i}]") for i, g in enumerate(generators)]
         self.generators = list(generators)
         self.latent_dim = max(self.dims)
-        if not isinstance(assignment, Tensor) or assignment.dim() != 1 or assignment.is_floating_point():
-            raise TypeError("assignment must be a 1-D integer tensor: the generator of each sample")
-        if assignment.numel() and not (0 <= int(assignment.min()) and int(assignment.max()) < len(generators)):
-            raise ValueError(f"assignment values must lie in [0, {len(generators)})")
-        self.assignment = assignment.long()
+        self.assignment = _sample_indices(assignment, len(generators), "assignment",
+                                          "the generator of each sample", "assignment values")
 
-    def to_variable(self, x: Tensor) -> Tensor:
-        _check_latent(x, self.latent_dim)
-        return x
-
-    def to_input(self, w: Tensor) -> Tensor:
-        """Without sample ids the rows must be the samples themselves, in order."""
-        if w.shape[0] != self.assignment.shape[0]:
-            raise ValueError("Latents maps samples to generators: the optimiser passes the rows' samples "
-                             "through to_input_for; to_input alone needs one row per sample")
-        return self.to_input_for(w, torch.arange(w.shape[0], device=w.device))
+    @property
+    def per_sample(self) -> Tensor:
+        return self.assignment
 
     def to_input_for(self, w: Tensor, samples: Tensor) -> Tensor:
         _check_latent(w, self.latent_dim)
@@ -125,34 +140,24 @@ class Latents(Parametrization):
         return tuple(self.generators)
 
 
-class ConditionalLatent(Parametrization):
+class ConditionalLatent(_PerSampleLatent):
     """x = G(z, y_s): the latent of a class-conditional generator, sample ``s`` drawn as class ``labels[s]``.
 
     The class is fixed per sample (restarts of a sample share it) and only ``z`` moves: what
     latent-space (generative) adversarial examples search over (Song et al. 2018).
     """
 
-    keep_variable = True
+    per_sample_role = "has one class per sample"
 
     def __init__(self, generator: nn.Module, labels: Tensor):
-        self.latent_dim = _conditional_dim(generator, "generator")
+        self.latent_dim = _latent_dim(generator, "generator", conditional=True)
         self.generator = generator
-        classes = int(generator.num_classes)
-        if not isinstance(labels, Tensor) or labels.dim() != 1 or labels.is_floating_point():
-            raise TypeError("labels must be a 1-D integer tensor: the class of each sample")
-        if labels.numel() and not (0 <= int(labels.min()) and int(labels.max()) < classes):
-            raise ValueError(f"labels must lie in [0, {classes})")
-        self.labels = labels.long()
+        self.labels = _sample_indices(labels, int(generator.num_classes), "labels", "the class of each sample",
+                                      "labels")
 
-    def to_variable(self, x: Tensor) -> Tensor:
-        _check_latent(x, self.latent_dim)
-        return x
-
-    def to_input(self, w: Tensor) -> Tensor:
-        """Without sample ids the rows must be the samples themselves, in order."""
-        if w.shape[0] != self.labels.shape[0]:
-            raise ValueError("ConditionalLatent has one class per sample: to_input alone needs one row per sample")
-        return self.to_input_for(w, torch.arange(w.shape[0], device=w.device))
+    @property
+    def per_sample(self) -> Tensor:
+        return self.labels
 
     def to_input_for(self, w: Tensor, samples: Tensor) -> Tensor:
         _check_latent(w, self.latent_dim)

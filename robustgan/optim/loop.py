@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from .constraints import Ball, Box
+from .constraints import Ball, Box, box_of
 from .cycles import CycleDetector
 from .freeze import frozen
 from .lbfgs import run_lbfgsb
@@ -73,7 +73,7 @@ def optimize(
         transform: applied to the input before the model at every evaluation (e.g. random jitter,
             for feature visualisation); the objective and the kept iterates see the untransformed input.
         retire_cycles: retire a row once its iterate equals one of its earlier iterates: with a
-            memoryless rule (``Sign``, ``Normalized``, ``GradientDescent``) the rest of its run
+            memoryless rule (``Sign``, ``NormalizedGradient``, ``GradientDescent``) the rest of its run
             would only revisit points already scored, so ``keep="best"`` gives the same result
             (see :mod:`robustgan.optim.cycles`).
         sync_every, amp, compile: how the loop runs (see :class:`~robustgan.optim.LoopOptions`);
@@ -128,7 +128,7 @@ def _first_iterate(start, samples, restarts, init, constraint, origin_rows, radi
 
 def _bounds(constraint, parametrization) -> tuple:
     """The box the start must lie in: the constraint's, else a tanh change of variables' range."""
-    box = getattr(constraint, "box", None)
+    box = box_of(constraint)
     if box is not None:
         return box.lo, box.hi
     if isinstance(parametrization, TanhBox):
@@ -142,6 +142,9 @@ def _check_call(model, start, origin, target, constraint, parametrization, steps
     The model's outputs and the labels' range are checked at the first forward pass (RunState)."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(parametrization, Parametrization):
+        raise TypeError("parametrization must be a robustgan.optim.Parametrization, "
+                        f"got {type(parametrization).__name__}")
     check_positive_int(steps, "steps", minimum=0)
     check_positive_int(restarts, "restarts", minimum=1)
     check_batch(start, "start", *_bounds(constraint, parametrization))
@@ -161,7 +164,7 @@ def _check_call(model, start, origin, target, constraint, parametrization, steps
 def _check_cycles(rule, keep, transform) -> None:
     """Cycle retirement is exact only for a deterministic map of the iterate and the best-kept result."""
     if not getattr(rule, "memoryless", False):
-        raise ValueError(f"retire_cycles needs a memoryless step rule (Sign, Normalized, GradientDescent): "
+        raise ValueError(f"retire_cycles needs a memoryless step rule (Sign, NormalizedGradient, GradientDescent): "
                          f"{type(rule).__name__} keeps state between steps, so a revisited iterate may move on")
     if keep != "best":
         raise ValueError(f"retire_cycles needs keep='best' (a cycling row's last iterate depends on when the "
@@ -199,7 +202,7 @@ class _Run:
         self.samples = state.samples
         self.constraint, self.origin_rows, self.radius = constraint, origin_rows, radius
         rule.reset(w, self.samples)
-        rule.bind(RuleContext(self.project, origin_rows, radius, steps, self.gradient))
+        rule.bind(RuleContext(self.project, origin_rows, radius, steps, self.gradient, box_of(constraint)))
         self.use_grad = rule.needs_grad
         self.extra = _observes_success(rule)
         rows = self.samples.shape[0]

@@ -13,13 +13,24 @@ from torch import Tensor, nn
 
 
 class Parametrization:
-    """Identity on pixels; subclasses change variables."""
+    """Identity on pixels; subclasses change variables.
+
+    ``keep_variable``: whether :func:`~robustgan.optim.optimize` returns the kept variable beside
+    the input (``OptimizeResult.variable``), for variables worth having (a generator's latent).
+    """
+
+    keep_variable: bool = False
 
     def to_variable(self, x: Tensor) -> Tensor:
         return x
 
     def to_input(self, w: Tensor) -> Tensor:
         return w
+
+    def to_input_for(self, w: Tensor, samples: Tensor) -> Tensor:
+        """The inputs of rows that belong to ``samples``: what the optimiser calls. A map that
+        depends on the sample (one generator per sample) overrides it; the others ignore it."""
+        return self.to_input(w)
 
     def modules(self) -> Iterable[nn.Module]:
         """Networks inside the map (e.g. a generator): frozen during an optimisation like the model."""

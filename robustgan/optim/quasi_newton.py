@@ -19,8 +19,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .adaptive import _put
-from .steps import StepRule, _rows
+from .steps import StepRule, _put, _rows
 
 
 class LBFGS(StepRule):
@@ -35,7 +34,6 @@ class LBFGS(StepRule):
     """
 
     def __init__(self, memory: int = 10, initial: float = 1.0, armijo: float = 1e-4, shrink: float = 0.5):
-        super().__init__(0.0)
         if memory < 1:
             raise ValueError(f"memory must be >= 1, got {memory}")
         if not (initial > 0 and 0 < armijo < 1 and 0 < shrink < 1):

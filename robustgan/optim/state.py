@@ -67,6 +67,12 @@ def _check_outputs(logits, target: Optional[Tensor]) -> None:
         check_labels(target, target.shape[0], logits.shape[1], name="target")
 
 
+def _layers_read_by(objective: Callable[[Evaluation], Tensor]) -> List[str]:
+    """The layers to tap: an :class:`~robustgan.objectives.Objective` declares them in ``layers``;
+    a plain callable objective (accepted too) reads none."""
+    return sorted(getattr(objective, "layers", ()) or ())
+
+
 def _take(t: Optional[Tensor], rows: Optional[Tensor]) -> Optional[Tensor]:
     if t is None or rows is None:
         return t
@@ -99,12 +105,11 @@ class RunState:
         self.options = LoopOptions() if options is None else options
         self.net = compiled(model) if self.options.compile else model  # what the forward pass calls
         self.origin_rows = origin[samples]  # gathered once; steps index it only when rows retire
-        self.layers = sorted(getattr(objective, "layers", ()) or ())
+        self.layers = _layers_read_by(objective)
         rows = samples.shape[0]
         device = origin.device
         self.best_x: Optional[Tensor] = None
-        # a parametrisation whose variable is worth returning (a generator's latent) sets keep_variable
-        self.keep_variable = bool(getattr(parametrization, "keep_variable", False))
+        self.keep_variable = bool(parametrization.keep_variable)
         self.best_w: Optional[Tensor] = None
         # losses are kept in at least float32 and in float64 for a float64 run (never narrower than the input)
         stats = torch.promote_types(origin.dtype, torch.float32) if origin.is_floating_point() else torch.float32
@@ -118,9 +123,7 @@ class RunState:
 
     def inputs(self, w: Tensor, rows: Optional[Tensor]) -> Tensor:
         """The model inputs of the rows' variables."""
-        # a parametrisation whose map depends on the sample (one generator per sample) reads the rows' samples
-        per_sample = getattr(self.param, "to_input_for", None)
-        return self.param.to_input(w) if per_sample is None else per_sample(w, _take(self.samples, rows))
+        return self.param.to_input_for(w, _take(self.samples, rows))
 
     def _forward(self, x: Tensor):
         """The model on the rows' inputs (under autocast with ``amp``: the logits come back in the
@@ -135,7 +138,7 @@ class RunState:
         """Forward the rows' variables; returns (evaluation, per-row loss). Differentiable in ``w``.
         ``active`` (masked runs): the rows whose passes count; the others' results are discarded."""
         samples = _take(self.samples, rows)
-        x = self.inputs(w, rows)
+        x = self.param.to_input_for(w, samples)
         seen = x if self.transform is None else self.transform(x)  # what the model sees (e.g. jittered)
         if self.layers:
             with tapped(self.model, self.layers) as feats:

@@ -1,19 +1,25 @@
 """Step rules: how a gradient becomes a move of the optimisation variable.
 
 All rules *descend* the objective. A rule keeps any state (momentum, Adam moments) per row of the
-batch, allocates it in :meth:`reset` at the start of every optimisation, and only touches the rows
-it is given, so retired samples keep their state untouched. Step sizes are a float or one value per
-sample.
+batch, allocates it in :meth:`StepRule.reset` at the start of every optimisation, and only touches
+the rows it is given, so retired samples keep their state untouched. Rules that move by a step size
+derive from :class:`SizedStep` (a float or one value per sample); rules whose moves come from
+elsewhere (a schedule, a line search, a projection) derive from :class:`StepRule` and carry none.
+The attack-specific rules live in :mod:`robustgan.optim.rules`.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 
+from .constraints import Box
+
 StepSize = Union[float, Tensor]
+UNIT_BOX = (0.0, 1.0)  # the library's pixel range: images are float tensors in [0, 1]
 
 
 def _rows(t: Tensor, rows: Optional[Tensor]) -> Tensor:
@@ -22,6 +28,14 @@ def _rows(t: Tensor, rows: Optional[Tensor]) -> Tensor:
 
 def _bcast(v: Tensor, like: Tensor) -> Tensor:
     return v.reshape(-1, *([1] * (like.dim() - 1)))
+
+
+def _put(store: Tensor, rows: Optional[Tensor], value: Tensor, mask: Optional[Tensor] = None) -> None:
+    """store[rows][mask] = value[mask], in place, for rows=None meaning every row."""
+    idx = torch.arange(store.shape[0], device=store.device) if rows is None else rows
+    if mask is not None:
+        idx, value = idx[mask], value[mask]
+    store[idx] = value
 
 
 def _per_sample_norm(g: Tensor, p: float) -> Tensor:
@@ -42,7 +56,8 @@ class RuleContext:
     ``radius`` is the run's own copy, the very tensor ``project`` reads: a rule that writes into it
     in place (FMN, DDN) moves the ball every later projection uses. ``gradient(w, rows)`` is the
     objective's gradient at other variables of the same rows (counted as passes, never kept as
-    iterates): for rules that look around the iterate (variance tuning).
+    iterates): for rules that look around the iterate (variance tuning). ``box`` is the box of the
+    loop's constraint (None without one), for rules whose own moves must respect it.
     """
 
     project: Callable[[Tensor, Optional[Tensor]], Tensor]
@@ -50,6 +65,21 @@ class RuleContext:
     radius: Optional[Tensor]
     steps: int
     gradient: Optional[Callable[[Tensor, Optional[Tensor]], Tensor]] = None
+    box: Optional[Box] = None
+
+    def bounds(self, default: Tuple[float, float] = UNIT_BOX) -> Tuple[float, float]:
+        """(lo, hi) of the constraint's box, or ``default`` when the constraint has none."""
+        return default if self.box is None else (float(self.box.lo), float(self.box.hi))
+
+
+def check_step_size(step_size: StepSize) -> StepSize:
+    """A step size is a finite number >= 0, or a tensor of them (scalar or one per sample)."""
+    if isinstance(step_size, Tensor):
+        if (step_size < 0).any() or not torch.isfinite(step_size).all():
+            raise ValueError("step size must be finite and >= 0")
+    elif not float(step_size) >= 0:
+        raise ValueError(f"step size must be >= 0, got {step_size!r}")
+    return step_size
 
 
 class StepRule:
@@ -67,23 +97,19 @@ class StepRule:
 
     needs_grad = True
     memoryless = False
+    _sized_by_base = False  # set by the deprecated ``StepRule(step_size)`` only
 
-    def __init__(self, step_size: StepSize):
-        if isinstance(step_size, Tensor):
-            if (step_size < 0).any() or not torch.isfinite(step_size).all():
-                raise ValueError("step size must be finite and >= 0")
-        elif not float(step_size) >= 0:
-            raise ValueError(f"step size must be >= 0, got {step_size!r}")
-        self.step_size = step_size
-        self._size_rows: Optional[Tensor] = None
+    def __init__(self, step_size: Optional[StepSize] = None):
+        if step_size is not None:  # subclasses from when the base sized every rule keep working
+            warnings.warn(f"{type(self).__name__}: StepRule(step_size) is deprecated; derive a rule "
+                          "with a step size from SizedStep", DeprecationWarning, stacklevel=2)
+            SizedStep.__init__(self, step_size)
+            self._sized_by_base = True
 
     def reset(self, w: Tensor, samples: Tensor) -> None:
         """Allocate per-row state; ``samples[i]`` is the sample that row ``i`` belongs to."""
-        s = self.step_size
-        if isinstance(s, Tensor) and s.dim() > 0:
-            self._size_rows = s.to(device=w.device, dtype=w.dtype)[samples]
-        else:
-            self._size_rows = torch.full((w.shape[0],), float(s), device=w.device, dtype=w.dtype)
+        if self._sized_by_base:
+            SizedStep.reset(self, w, samples)
 
     def bind(self, context: RuleContext) -> None:
         self.context = context
@@ -92,14 +118,38 @@ class StepRule:
                 success: Optional[Tensor] = None) -> None:
         pass
 
-    def size(self, rows: Optional[Tensor], like: Tensor) -> Tensor:
-        return _bcast(_rows(self._size_rows, rows), like)
-
     def step(self, w: Tensor, grad: Tensor, rows: Optional[Tensor]) -> Tensor:
         raise NotImplementedError
 
+    def size(self, rows: Optional[Tensor], like: Tensor) -> Tensor:
+        """Only for rules sized through the deprecated ``StepRule(step_size)``: :class:`SizedStep`
+        has its own; a rule without a step size has no size to give."""
+        if not self._sized_by_base:
+            raise TypeError(f"{type(self).__name__} has no step size (derive it from SizedStep)")
+        return SizedStep.size(self, rows, like)
 
-class GradientDescent(StepRule):
+
+class SizedStep(StepRule):
+    """Base class of the rules that move by a step size: a float, or one value per sample."""
+
+    def __init__(self, step_size: StepSize):
+        self.step_size = check_step_size(step_size)
+        self._size_rows: Optional[Tensor] = None
+
+    def reset(self, w: Tensor, samples: Tensor) -> None:
+        """Spread the step sizes over the rows (restarts share their sample's)."""
+        s = self.step_size
+        if isinstance(s, Tensor) and s.dim() > 0:
+            self._size_rows = s.to(device=w.device, dtype=w.dtype)[samples]
+        else:
+            self._size_rows = torch.full((w.shape[0],), float(s), device=w.device, dtype=w.dtype)
+
+    def size(self, rows: Optional[Tensor], like: Tensor) -> Tensor:
+        """The rows' step sizes, shaped to broadcast against ``like``."""
+        return _bcast(_rows(self._size_rows, rows), like)
+
+
+class GradientDescent(SizedStep):
     """w ← w − α·g."""
 
     memoryless = True
@@ -108,7 +158,7 @@ class GradientDescent(StepRule):
         return w - self.size(rows, w) * grad
 
 
-class Sign(StepRule):
+class Sign(SizedStep):
     """w ← w − α·sign(g): steepest descent for the L∞ geometry (FGSM, PGD-L∞)."""
 
     memoryless = True
@@ -117,7 +167,7 @@ class Sign(StepRule):
         return w - self.size(rows, w) * grad.sign()
 
 
-class Normalized(StepRule):
+class NormalizedGradient(SizedStep):
     """w ← w − α·g/‖g‖₂: steepest descent for the L2 geometry (PGD-L2)."""
 
     memoryless = True
@@ -127,16 +177,16 @@ class Normalized(StepRule):
         return w - self.size(rows, w) * grad / _bcast(norm, grad)
 
 
-def steepest(p: float, step_size: StepSize) -> StepRule:
+def steepest(p: float, step_size: StepSize) -> SizedStep:
     """The steepest-descent rule for an Lp geometry."""
     if p == float("inf"):
         return Sign(step_size)
     if p == 2:
-        return Normalized(step_size)
+        return NormalizedGradient(step_size)
     raise ValueError(f"no steepest-descent step for p={p}; use p=2 or inf")
 
 
-class Momentum(StepRule):
+class Momentum(SizedStep):
     """MI-FGSM (Dong et al. 2018): accumulate g/mean|g| with decay μ, then take a sign step."""
 
     def __init__(self, step_size: StepSize, decay: float = 1.0):
@@ -158,7 +208,7 @@ class Momentum(StepRule):
         return w - self.size(rows, w) * v.sign()
 
 
-class Adam(StepRule):
+class Adam(SizedStep):
     """Adam (Kingma & Ba 2015) with moments and step counters kept per row."""
 
     def __init__(self, step_size: StepSize = 0.01, betas: tuple = (0.9, 0.999), eps: float = 1e-8):
@@ -195,3 +245,11 @@ class LBFGSB:
 
     memory: int = 10
     factr: float = 1e7  # SciPy's relative-decrease stopping factor
+
+
+def __getattr__(name: str):
+    if name == "Normalized":  # renamed: robustgan.models.Normalized is the normalising model wrapper
+        warnings.warn("robustgan.optim.steps.Normalized is deprecated; use NormalizedGradient",
+                      DeprecationWarning, stacklevel=2)
+        return NormalizedGradient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

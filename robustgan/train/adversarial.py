@@ -94,9 +94,14 @@ def adversarial_batch_loss(cfg: AdversarialConfig, model: nn.Module, attacked: n
 def pgd_last_iterate(model: nn.Module, x: Tensor, y: Tensor, cfg: AdversarialConfig,
                      generator: Optional[torch.Generator] = None) -> Tensor:
     """PGD-AT's / FGSM-RS's inner maximisation: ascend CE(f(x'), y) over x' ∈ B(x, ε) ∩ [0, 1] from a
-    uniform random start, ``cfg.inner_steps`` steepest-ascent steps, the last iterate returned
-    (the same recipe as :func:`attacks.pgd` with ``keep='last'``; ``keep='final'`` skips the forward pass
-    that would score the last iterate, which training never reads)."""
+    uniform random start, ``cfg.inner_steps`` steepest-ascent steps, the last iterate returned.
+
+    In L∞ this is :func:`attacks.pgd` with ``keep='last'`` bit for bit; it stays its own call for
+    two reasons. ``keep='final'`` skips the forward pass that scores the last iterate (an attack
+    must pay it to report success; training never reads it, and it is a third of FGSM-RS's cost),
+    and the L2 start is uniform in the ball's volume (nearly on the sphere, as PGD-AT's reference
+    code starts) where :func:`attacks.pgd` spreads its start radii for few-step evaluation. The
+    caller's ``generator`` runs on from batch to batch, so no two batches share a start."""
     from ..objectives import CrossEntropy
     from ..optim import Ball, Box, optimize, parse_norm, steepest, uniform_in_ball
 

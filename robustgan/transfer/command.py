@@ -9,6 +9,7 @@ from typing import Dict, List
 import torch
 
 from ..cli_counts import positive_int
+from ..cli_flags import add_data_dir, add_device, add_num_examples, add_out, add_seed
 from ..cli_types import number
 
 
@@ -19,17 +20,17 @@ def register(sub) -> None:
                    help="a finished `craft adversarial` folder used as a source row (repeatable)")
     p.add_argument("--target", type=Path, action="append", required=True, help="checkpoint to judge on (repeatable)")
     p.add_argument("--attack", default="mifgsm", help="attack run on each --source (mifgsm, difgsm, tifgsm, vmifgsm, pgd, …)")
-    p.add_argument("--eps", type=number, default=0.1)
-    p.add_argument("--norm", default="linf")
-    p.add_argument("--steps", type=positive_int, default=10)
-    p.add_argument("-n", "--count", type=positive_int, default=500, help="test images (the first N)")
-    p.add_argument("--dataset", default="fashion-mnist")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--batch-size", type=positive_int, default=250)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--out", type=Path, default=Path("transfer"), help="folder for transfer.json, .md and .png")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--eps", type=number, default=0.1, help="attack radius (fractions like 8/255 allowed)")
+    p.add_argument("--norm", default="linf", help="attack norm: linf, l2, …")
+    p.add_argument("--steps", type=positive_int, default=10, help="attack steps")
+    add_num_examples(p, 500, "test images (the first N)", old=["--count"], type=positive_int)
+    p.add_argument("--dataset", default="fashion-mnist", help="where the test images come from")
+    add_data_dir(p)
+    p.add_argument("--batch-size", type=positive_int, default=250, help="examples attacked at once")
+    add_seed(p)
+    add_device(p, default="cpu")
+    add_out(p, Path("transfer"), "folder for transfer.json, .md, .png and .html")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=run)
 
 
@@ -51,9 +52,9 @@ def run(args) -> None:
     from .matrix import plot_matrix, transfer_matrix
 
     if not args.source and not args.images:
-        raise SystemExit("robustgan transfer: give at least one --source checkpoint or --images folder")
+        raise ValueError("give at least one --source checkpoint or --images folder")
     if args.out.exists() and not args.out.is_dir():
-        raise SystemExit(f"robustgan transfer: --out {args.out} is a file; give a folder")
+        raise ValueError(f"--out {args.out} is a file, not a folder")
     crafted: Dict[str, torch.Tensor] = {}
     if args.images:
         sets = [CraftedDataset(d) for d in args.images]
@@ -61,7 +62,7 @@ def run(args) -> None:
         src = sets[0].manifest["source"]
         for d, s in zip(args.images, sets):
             if s.kind != "adversarial" or not torch.equal(s.extras["index"], index) or s.manifest["source"] != src:
-                raise SystemExit(f"robustgan transfer: {d} is not an adversarial set of the same images as {args.images[0]}")
+                raise ValueError(f"{d} is not an adversarial set of the same images as {args.images[0]}")
         dataset, _ = load_dataset(src["dataset"], src["split"], args.data_dir)
         from ..features.job import gather
 
@@ -69,7 +70,7 @@ def run(args) -> None:
         crafted = {f"{name} (crafted)": s.x for name, s in zip(_names(args.images), sets)}
     else:
         dataset, info = load_dataset(args.dataset, "test", args.data_dir)
-        x, y = take(dataset, args.count)
+        x, y = take(dataset, args.num_examples)
     y = y.long()
     models = {}
     names = _names(args.source + args.target)

@@ -3,22 +3,27 @@
 Every recipe here is a few lines over :func:`robustgan.optim.optimize`; none has a loop of its own.
 Recipes return tensors and numbers; :mod:`robustgan.visualize.jobs` writes the PNGs and JSON.
 """
+from ..deprecation import renamed_attributes
 from .dream import DreamResult, deepdream
 from .feature_nets import RandomMultiScaleCNN, load_feature_network, match_channels
 from .fooling import FoolingResult, fooling_images
 from .images import load_image, sample_photo, save_grid, save_image, write_json
-from .inversion import InversionResult, feature_error, invert_features, invert_layers
-from .layers import UpTo, activation_layers, features_of, layer_shapes
+from .inversion import FeatureInversion, feature_error, invert_features, invert_layers
+from .layers import UpTo, activation_layers, features_of, layer_features, layer_shapes
 from .maximize import MaximizeResult, TopImages, make_probe, maximize_activation, synthesize, top_dataset_images
 from .style import StyleResult, style_transfer
 from .texture import TextureResult, gram_targets, synthesize_texture
 from .transforms import Compose, Jitter, RandomScale, standard_transforms
 
 __all__ = [
-    "Compose", "DreamResult", "FoolingResult", "InversionResult", "Jitter", "MaximizeResult", "RandomMultiScaleCNN",
+    "Compose", "DreamResult", "FeatureInversion", "FoolingResult", "Jitter", "MaximizeResult", "RandomMultiScaleCNN",
     "RandomScale", "StyleResult", "TextureResult", "TopImages", "UpTo", "activation_layers", "deepdream",
     "feature_error", "features_of", "fooling_images", "gram_targets", "invert_features", "invert_layers",
-    "layer_shapes", "load_feature_network", "load_image", "make_probe", "match_channels", "maximize_activation",
-    "sample_photo", "save_grid", "save_image", "standard_transforms", "style_transfer", "synthesize",
-    "synthesize_texture", "top_dataset_images", "write_json",
+    "layer_features", "layer_shapes", "load_feature_network", "load_image", "make_probe", "match_channels",
+    "maximize_activation", "sample_photo", "save_grid", "save_image", "standard_transforms", "style_transfer",
+    "synthesize", "synthesize_texture", "top_dataset_images", "write_json",
 ]
+
+__getattr__ = renamed_attributes(__name__, {
+    "InversionResult": ("robustgan.visualize.FeatureInversion", FeatureInversion),
+})

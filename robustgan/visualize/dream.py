@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ..objectives import LayerEnergy
-from ..optim import Box, Normalized, frozen, optimize
+from ..optim import Box, NormalizedGradient, frozen, optimize
 from ..validation import check_images
 from .layers import UpTo
 from .transforms import Jitter
@@ -81,7 +81,7 @@ def deepdream(model: nn.Module, images: Tensor, layer: str, *, octaves: int = 3,
         start = (base[k] + (_resize(detail, sizes[k]) if k else detail)).clamp(0, 1)
         d = start[0].numel()
         try:
-            res = optimize(cut, start, -LayerEnergy(None), step=Normalized(step_size * d ** 0.5), steps=steps,
+            res = optimize(cut, start, -LayerEnergy(None), step=NormalizedGradient(step_size * d ** 0.5), steps=steps,
                            constraint=Box(0, 1), transform=Jitter(jitter, generator=gen) if jitter else None,
                            keep="last", progress=progress, desc=f"octave {k + 1}/{octaves}")
         except (RuntimeError, ValueError) as exc:  # optimize names a model that cannot take the input

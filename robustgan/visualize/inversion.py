@@ -17,15 +17,18 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import torch
 from torch import Tensor, nn
 
+from ..deprecation import renamed_attributes
 from ..objectives import AlphaNorm, FeatureMatch, Objective, TotalVariation, mahendran_normalizers, total_variation
 from ..optim import Adam, Box, optimize
 from ..validation import check_images
-from .layers import features_of
+from .layers import layer_features
 
 
 @dataclass
-class InversionResult:
-    """Reconstructions of one layer's code, with the normalised feature error and TV^β per image."""
+class FeatureInversion:
+    """Reconstructions of one layer's code, with the normalised feature error and TV^β per image
+    (images found for a layer's features; :class:`robustgan.gan.inversion.LatentInversion` is the
+    latent of a GAN found for an image)."""
 
     layer: str
     x: Tensor
@@ -41,7 +44,7 @@ class InversionResult:
 
 def feature_error(model: nn.Module, x: Tensor, target: Tensor, layer: str) -> Tensor:
     """‖Φ(x) − Φ₀‖ / ‖Φ₀‖ per image."""
-    phi = features_of(model, x, [layer])[layer].reshape(x.shape[0], -1)
+    phi = layer_features(model, x, layer).reshape(x.shape[0], -1)
     ref = target.reshape(target.shape[0], -1).to(phi)
     return (phi - ref).norm(dim=1) / ref.norm(dim=1).clamp_min(1e-12)
 
@@ -66,7 +69,7 @@ def invert_features(model: nn.Module, images: Tensor, layer: str, *, steps: int 
                     alpha: float = 6.0, lambda_alpha: float = 1e-3, beta: float = 2.0, lambda_tv: float = 0.05,
                     center: Optional[Union[float, Tensor]] = None, pixel_range: float = 1.0, v_ratio: float = 6.5,
                     start: Optional[Tensor] = None, noise: float = 0.5, seed: int = 0,
-                    progress: bool = False) -> InversionResult:
+                    progress: bool = False) -> FeatureInversion:
     """Reconstruct ``images`` (N, C, H, W in [0, 1]) from their code at ``layer``.
 
     ``center`` (x̄) defaults to each channel's mean over ``images``. The start is x̄ plus
@@ -78,7 +81,7 @@ def invert_features(model: nn.Module, images: Tensor, layer: str, *, steps: int 
     device = images.device
     if center is None:
         center = images.mean(dim=(0, 2, 3), keepdim=True)
-    target = features_of(model, images, [layer])[layer]
+    target = layer_features(model, images, layer)
     if start is None:
         gen = torch.Generator().manual_seed(seed)
         u = torch.rand(images.shape, generator=gen).to(device, images.dtype) * 2 - 1
@@ -93,11 +96,16 @@ def invert_features(model: nn.Module, images: Tensor, layer: str, *, steps: int 
     res = optimize(model, start, objective, step=Adam(step_size), steps=steps, constraint=Box(0, 1),
                    progress=progress, desc=f"invert {layer}")
     error = feature_error(model, res.x, target, layer)
-    return InversionResult(layer, res.x, error, total_variation(res.x, beta), res.loss, res.trace)
+    return FeatureInversion(layer, res.x, error, total_variation(res.x, beta), res.loss, res.trace)
 
 
-def invert_layers(model: nn.Module, images: Tensor, layers: Sequence[str], **kwargs: Any) -> List[InversionResult]:
+def invert_layers(model: nn.Module, images: Tensor, layers: Sequence[str], **kwargs: Any) -> List[FeatureInversion]:
     """:func:`invert_features` for each layer, shallow to deep as given (same start and seed for all)."""
     if not layers:
         raise ValueError("give at least one layer")
     return [invert_features(model, images, layer, **kwargs) for layer in layers]
+
+
+__getattr__ = renamed_attributes(__name__, {
+    "InversionResult": ("robustgan.visualize.FeatureInversion", FeatureInversion),
+})

@@ -27,7 +27,7 @@ def _classifier(args):
     from ..models import load_classifier, model_fingerprint
     from ..models.default import default_checkpoint_path
 
-    path = args.checkpoint or default_checkpoint_path()
+    path = args.model or default_checkpoint_path()
     model = load_classifier(path, device=_device(args))
     return model, {"checkpoint": str(path), "fingerprint": model_fingerprint(model)}
 

@@ -118,3 +118,8 @@ def features_of(model: nn.Module, x: Tensor, layers: Sequence[str], batch_size: 
             for n in layers:
                 out[n].append(feats[n].detach())
     return {n: torch.cat(v) for n, v in out.items()}
+
+
+def layer_features(model: nn.Module, x: Tensor, layer: str, batch_size: int = 512) -> Tensor:
+    """One layer's activations for ``x``, as a tensor: :func:`features_of` for a single layer."""
+    return features_of(model, x, [layer], batch_size)[layer]

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, List, Optional
 
+from ...cli_flags import add_data_dir, add_device, add_generator, add_num_examples, add_out, add_seed
 from ...cli_types import add_run_flags, names
 
 
@@ -17,8 +18,8 @@ def register(sub) -> None:
 
 
 def _inversion_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--generator", dest="generators", type=Path, action="append", required=True,
-                   help="GAN checkpoint (robustgan gan train); repeat for several generators")
+    add_generator(p, "GAN checkpoint (robustgan gan train); repeat for several generators", dest="generators",
+                  action="append", required=True)
     p.add_argument("--no-ema", action="store_true", help="use the trained weights even if EMA weights exist")
     p.add_argument("--restarts", type=int, default=4, help="random starts per (generator, image); the best is kept")
     p.add_argument("--steps", type=int, default=300, help="Adam steps on z")
@@ -31,31 +32,32 @@ def _inversion_args(p: argparse.ArgumentParser) -> None:
                    help="images per work unit, one batched run each (default: up to 8 near-equal units of ≥ 25 "
                         "images); units are what a resumed run skips and what torchrun's processes share")
     p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, cifar10 or folder:<path>")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--split", default="test", choices=("train", "test"))
-    p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
-    p.add_argument("--seed", type=int, default=0)
+    add_data_dir(p)
+    p.add_argument("--split", default="test", choices=("train", "test"), help="which split the images come from")
+    add_device(p)
+    add_seed(p)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     add_run_flags(p, "continue the run in OUT (same settings): its finished work units are loaded, not redone",
                   "replace the results OUT holds")
 
 
 def _invert_parser(sub) -> None:
-    p = sub.add_parser("invert", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("invert")
     _inversion_args(p)
     p.add_argument("--images", type=Path, default=None,
                    help="a .pt (tensor, or dict with 'images') or .npz ('images' or 'x') file of images; "
                         "default: dataset images")
-    p.add_argument("-n", "--num", type=int, default=16, help="images from the dataset (or from --from-generator)")
+    # dest "num": the name the run's settings (and so its resume identity) record
+    add_num_examples(p, 16, "images from the dataset (or from --from-generator)", old=["--num"], dest="num")
     p.add_argument("--offset", type=int, default=0, help="first dataset image to use")
     p.add_argument("--from-generator", type=Path, default=None,
                    help="invert samples of this GAN checkpoint instead (their true latents are saved too)")
-    p.add_argument("--out", type=Path, default=Path("robustgan-invert"))
+    add_out(p, Path("robustgan-invert"), "folder for inversion.pt, inversion.json and reconstructions.png")
     p.set_defaults(run=run_invert)
 
 
 def _attribute_parser(sub) -> None:
-    p = sub.add_parser("attribute", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("attribute")
     _inversion_args(p)
     p.add_argument("--names", type=names, default=None, help="comma-separated generator names (default: G0, G1, …)")
     p.add_argument("--num-generated", type=int, default=100, help="fresh samples of each generator to attribute")
@@ -66,7 +68,7 @@ def _attribute_parser(sub) -> None:
     p.add_argument("--images", type=Path, default=None,
                    help="attribute the images of this file instead of the evaluation set (decisions only)")
     p.add_argument("--threshold", type=float, default=None, help="with --images: use this threshold, no calibration")
-    p.add_argument("--out", type=Path, default=Path("robustgan-attribute"))
+    add_out(p, Path("robustgan-attribute"), "folder for report.json, report.html and the figures")
     p.set_defaults(run=run_attribute)
 
 

@@ -20,16 +20,20 @@ from tqdm.auto import tqdm
 
 from ...objectives import Distance, FeatureMatch, Objective
 from ...optim import Adam, optimize
-from ...optim.clipping import StochasticClip
+from ...deprecation import renamed_attributes
+from ...optim.clipping import StochasticClip, stochastic_clip
 from ...optim.freeze import frozen
 from ...optim.latent import Latents
+from ...validation import check_images
 
 Generators = Union[nn.Module, Sequence[nn.Module]]
 
 
 @dataclass
-class InversionResult:
-    """Per generator k and image m: the kept latent, its reconstruction and its residual.
+class LatentInversion:
+    """Per generator k and image m: the kept latent, its reconstruction and its residual
+    (a GAN's latent found for an image; :class:`robustgan.visualize.FeatureInversion` is the
+    image found for a layer's features).
 
     ``residuals`` is the mean squared pixel error ‖G(z*) − x‖²/P (P pixels per image), whatever
     the objective (a feature term only guides the search); ``loss`` is the objective's value.
@@ -56,20 +60,6 @@ def as_generator_list(generators: Generators) -> List[nn.Module]:
     return gens
 
 
-def check_images(images: Tensor) -> None:
-    if not isinstance(images, Tensor):
-        raise TypeError(f"images must be a tensor, got {type(images).__name__}")
-    if images.dim() != 4 or not images.is_floating_point():
-        raise ValueError(f"images must be float (M, C, H, W), got {images.dtype} of shape {tuple(images.shape)}")
-    if images.shape[0] == 0:
-        raise ValueError("images is empty")
-    if not torch.isfinite(images).all():
-        raise ValueError("images contain NaN or inf")
-    lo, hi = float(images.min()), float(images.max())
-    if lo < 0 or hi > 1:
-        raise ValueError(f"pixels must be in [0, 1], got range [{lo:.3g}, {hi:.3g}]")
-
-
 class PixelMSE(Objective):
     """‖x − origin‖² / P per row: the reconstruction error of an inversion, per pixel."""
 
@@ -87,10 +77,7 @@ def _starts(n: int, restarts: int, dim: int, clip: Optional[float], seed: int, d
     blocks = []
     for _ in range(restarts):
         z = torch.randn(n, dim, generator=gen)
-        if clip is not None:
-            fresh = (torch.rand(n, dim, generator=gen) * 2 - 1) * clip
-            z = torch.where(z.abs() > clip, fresh, z)
-        blocks.append(z)
+        blocks.append(z if clip is None else stochastic_clip(z, -clip, clip, gen))
     return torch.cat(blocks).to(device)
 
 
@@ -108,7 +95,7 @@ def invert(
     seed: int = 0,
     chunk: Optional[int] = None,
     progress: bool = False,
-) -> InversionResult:
+) -> LatentInversion:
     """Invert every image under every generator in one batched optimisation (per chunk of images).
 
     Args:
@@ -151,7 +138,7 @@ def invert(
     recon = torch.cat([p[1] for p in parts], dim=1)
     loss = torch.cat([p[2] for p in parts], dim=1)
     residuals = (recon - images.to(recon.device)[None]).flatten(2).pow(2).mean(dim=2)
-    return InversionResult(latents, recon, residuals, loss, steps, restarts, sum(p[3] for p in parts))
+    return LatentInversion(latents, recon, residuals, loss, steps, restarts, sum(p[3] for p in parts))
 
 
 def _invert_chunk(gens, x, restarts, steps, lr, clip, feature_model, feature_layer, feature_weight, seed, progress):
@@ -182,3 +169,8 @@ def _invert_chunk(gens, x, restarts, steps, lr, clip, feature_model, feature_lay
     redrawn = rule.redrawn if isinstance(rule, StochasticClip) else 0
     d = param.latent_dim
     return (res.variable.reshape(k, m, d), res.x.reshape(k, m, *x.shape[1:]), res.loss.reshape(k, m), redrawn)
+
+
+__getattr__ = renamed_attributes(__name__, {
+    "InversionResult": ("robustgan.gan.inversion.LatentInversion", LatentInversion),
+})

@@ -23,7 +23,8 @@ from torch import Tensor, nn
 from ...distributed import DistContext
 from ...runs import LOCK_NAME, RunRefused, atomic_write_json, check_resume, claim, run_identity, run_lock
 from ...units import UnitStore, Units, split
-from .invert import InversionResult, as_generator_list, check_images, invert
+from ...validation import check_images
+from .invert import LatentInversion, as_generator_list, invert
 
 STATE = "state"  # the run folder's sub-folder of finished units and the run's identity
 
@@ -38,12 +39,12 @@ def unit_cuts(m: int, chunk: Optional[int] = None) -> List[slice]:
     return [slice(a, min(a + chunk, m)) for a in range(0, m, chunk)]
 
 
-def merge(parts: Sequence[Mapping[str, Any]]) -> InversionResult:
-    """One :class:`InversionResult` of the units' results, images in unit order."""
+def merge(parts: Sequence[Mapping[str, Any]]) -> LatentInversion:
+    """One :class:`LatentInversion` of the units' results, images in unit order."""
     def cat(key: str) -> Tensor:
         return torch.cat([p[key] for p in parts], dim=1)
 
-    return InversionResult(cat("latents"), cat("reconstructions"), cat("residuals"), cat("loss"),
+    return LatentInversion(cat("latents"), cat("reconstructions"), cat("residuals"), cat("loss"),
                            int(parts[0]["steps"]), int(parts[0]["restarts"]), sum(int(p["redrawn"]) for p in parts))
 
 
@@ -90,7 +91,7 @@ class InversionRun:
         atomic_write_json(run_identity(self.settings), identity_file)
 
     def invert(self, phase: str, generators: Sequence[nn.Module], images: Tensor, *, seed: int = 0,
-               chunk: Optional[int] = None, progress: bool = False, **kwargs: Any) -> InversionResult:
+               chunk: Optional[int] = None, progress: bool = False, **kwargs: Any) -> LatentInversion:
         """:func:`~.invert.invert` of ``images`` (same arguments), unit by unit: finished units of an
         earlier run are loaded, the rest shared over the processes; every rank gets the whole result
         (on the CPU)."""

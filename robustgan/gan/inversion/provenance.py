@@ -14,9 +14,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from ...validation import check_images
 from ..metrics import generate
 from .attribute import NONE, Attribution, calibrate_threshold, decide, residual_quantiles, summarize
-from .invert import InversionResult, as_generator_list, check_images, invert
+from .invert import LatentInversion, as_generator_list, invert
 
 
 @dataclass
@@ -27,7 +28,7 @@ class AttributionRun:
     images: Tensor          # (M, C, H, W) test images
     truth: Tensor           # (M,) generator index or NONE
     attribution: Attribution
-    inversion: InversionResult  # of the test images (calibration images dropped)
+    inversion: LatentInversion  # of the test images (calibration images dropped)
 
 
 def attribute_images(generators, images: Tensor, threshold: float, **invert_kwargs) -> Attribution:
@@ -49,7 +50,7 @@ def attribution_experiment(
     num_generated: int = 100,
     fpr: float = 0.05,
     seed: int = 0,
-    inverter: Optional[Callable[..., InversionResult]] = None,
+    inverter: Optional[Callable[..., LatentInversion]] = None,
     **invert_kwargs: Any,
 ) -> AttributionRun:
     """Attribute ``num_generated`` samples of each generator and the ``real`` images; calibrate on ``calibration``.
@@ -64,9 +65,9 @@ def attribution_experiment(
         raise ValueError(f"{len(gens)} generators but {len(names)} names")
     if num_generated < 0:
         raise ValueError(f"num_generated must be >= 0, got {num_generated}")
-    check_images(calibration)
+    check_images(calibration, "calibration")
     if real.shape[0]:
-        check_images(real)
+        check_images(real, "real")
     fake = [generate(g, num_generated, seed=seed + 7919 * (i + 1)) for i, g in enumerate(gens)] if num_generated else []
     images = torch.cat([*fake, real.cpu()]) if fake else real.cpu()
     if images.shape[0] == 0:
@@ -80,7 +81,7 @@ def attribution_experiment(
     residuals = inv.residuals.cpu()
     threshold = calibrate_threshold(residuals[:, m:].min(dim=0).values, fpr)
     att = decide(residuals[:, :m], threshold)
-    test_inv = InversionResult(inv.latents[:, :m], inv.reconstructions[:, :m], inv.residuals[:, :m], inv.loss[:, :m],
+    test_inv = LatentInversion(inv.latents[:, :m], inv.reconstructions[:, :m], inv.residuals[:, :m], inv.loss[:, :m],
                                inv.steps, inv.restarts, inv.redrawn)
     report = summarize(att, truth, names)
     report.update({

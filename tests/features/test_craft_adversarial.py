@@ -228,16 +228,17 @@ def test_export_refuses_another_model_and_a_busy_folder(crafted, robust_model, t
 
 
 def test_exports_load_back_for_evaluate_and_craft(crafted, tmp_path, capsys):
-    assert main(["export", str(crafted), "--format", "npz", "--out", str(tmp_path / "a.npz")]) in (0, None)
+    assert main(["export", str(crafted), "--format", "npz", "--out", str(tmp_path / "a")]) in (0, None)
     report = json.loads(capsys.readouterr().out)
-    assert report["examples"] == 40 and not report["eight_bit"]
-    code = main(["evaluate", "--dataset", f"npz:{tmp_path / 'a.npz'}", "-n", "20", "--attacks", "fgsm",
+    npz = tmp_path / "a" / "dataset.npz"
+    assert report["examples"] == 40 and not report["eight_bit"] and report["written"] == str(npz)
+    code = main(["evaluate", "--dataset", f"npz:{npz}", "-n", "20", "--attacks", "fgsm",
                  "--norms", "linf", "--eps-linf", "0.05", "--num-minimal", "0", "--no-checks",
                  "--out", str(tmp_path / "ev"), "--quiet"])
     assert code in (0, None)
     verdict = json.loads((tmp_path / "ev" / "report.json").read_text())
     assert verdict["data"]["examples"] == 20
-    code = main(["craft", "adversarial", "--dataset", f"npz:{tmp_path / 'a.npz'}", "--attack", "fgsm", "--eps",
+    code = main(["craft", "adversarial", "--dataset", f"npz:{npz}", "--attack", "fgsm", "--eps",
                  "0.05", "-n", "20", "--out", str(tmp_path / "again"), "--quiet"])
     assert code in (0, None) and CraftedDataset(tmp_path / "again").manifest["complete"]
     from PIL import Image

@@ -15,7 +15,7 @@ from torch import nn
 import attacks
 from attacks.fmn import budget_steps
 from robustgan.optim import Ball, Box, L0Ball, StepRule, optimize
-from robustgan.optim.minimal_norm import l0_to_boundary, norm_of, project_l0_box
+from robustgan.optim.rules.minimal_norm import l0_to_boundary, norm_of, project_l0_box
 
 INF = float("inf")
 STEPS = 100
@@ -116,7 +116,7 @@ class _Halving(StepRule):
     """Halves a row's radius whenever its iterate succeeds; records what the loop hands it."""
 
     def __init__(self):
-        super().__init__(0.0)
+        super().__init__()
         self.seen = []
 
     def observe(self, w, loss, grad, rows, success=None):
@@ -148,7 +148,7 @@ class _OldStyle(StepRule):
 
 
 def test_four_argument_observe_still_works():
-    rule = _OldStyle(0.0)
+    rule = _OldStyle()
     optimize(nn.Identity(), torch.rand(2, 1, 2, 2), lambda ev: ev.x.flatten(1).sum(1), step=rule, steps=2,
              constraint=Box(0, 1), success=lambda ev: torch.zeros(ev.x.shape[0], dtype=torch.bool))
     assert rule.calls == 3

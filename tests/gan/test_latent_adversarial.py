@@ -145,16 +145,16 @@ def test_train_cli_mixes_latent_adversarial_examples(tmp_path_factory, tmp_path,
     from robustgan.models import load_classifier
 
     ckpt = cached_conditional_generator(tmp_path_factory)
-    out = tmp_path / "latent-at.pt"
-    code = main(["train", "--adversarial", "latent", "--latent-generator", str(ckpt), "--epochs", "1",
+    out = tmp_path / "latent-at"
+    code = main(["train", "--adversarial", "latent", "--generator", str(ckpt), "--epochs", "1",
                  "--train-subset", "256", "--test-subset", "64", "--robust-eval", "32", "--out", str(out), "--quiet"])
     assert code in (0, None)
-    meta = torch.load(out, weights_only=True)["meta"]
+    meta = torch.load(out / "model.pt", weights_only=True)["meta"]
     assert meta["perturb"]["latent"] == 0.25 and meta["perturb"]["pixel"] == 0.1
     assert 0 <= meta["robust_accuracy"]["accuracy"] <= meta["test_accuracy"] + 1e-9
-    load_classifier(out)
-    assert main(["train", "--adversarial", "latent", "--epochs", "1", "--out", str(tmp_path / "x.pt"), "--quiet"]) == 2
-    assert not (tmp_path / "x.pt").exists() and "--latent-generator" in capsys.readouterr().err
+    load_classifier(out / "model.pt")
+    assert main(["train", "--adversarial", "latent", "--epochs", "1", "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    assert not (tmp_path / "x").exists() and "--generator" in capsys.readouterr().err
 
 
 def test_a_resumed_latent_adversarial_run_matches_an_uninterrupted_one(cgen, fmnist, tmp_path):

@@ -9,7 +9,7 @@ from torch import nn
 
 import attacks
 from robustgan.optim import APGD, Ball, Box, apgd_checkpoints, lp_norm, optimize
-from robustgan.optim.hyperplane import project_onto_hyperplane
+from robustgan.optim.rules.hyperplane import project_onto_hyperplane
 
 INF = float("inf")
 
@@ -39,9 +39,9 @@ def test_apgd_targeted_and_fab_match_torchattacks(model, fmnist):
     torchattacks = pytest.importorskip("torchattacks")
     x, y = fmnist[0][:100], fmnist[1][:100]
     eps = 0.03
-    apgd_t = attacks.apgd_targeted(model, x, y, eps, targets=3, steps=20)
+    apgd_t = attacks.apgd_targeted(model, x, y, eps, num_targets=3, steps=20)
     ta_apgd_t = torchattacks.APGDT(model, eps=eps, steps=20, n_classes=4, seed=0)(x, y)
-    fab = attacks.fab_targeted(model, x, y, eps, targets=3, steps=20)
+    fab = attacks.fab_targeted(model, x, y, eps, num_targets=3, steps=20)
     ta_fab = torchattacks.FAB(model, eps=eps, steps=20, multi_targeted=True, n_classes=4, seed=0)(x, y)
     for res in (apgd_t, fab):
         _inside(res, x, eps, INF)
@@ -68,8 +68,8 @@ class _NoGradModel(nn.Module):
 def test_square_breaks_points_without_gradients_and_repeats_with_a_seed(model, fmnist, norm, eps):
     x, y = fmnist[0][:60], fmnist[1][:60]
     blind = _NoGradModel(model)
-    a = attacks.square(blind, x, y, eps, norm=norm, queries=200, seed=1)
-    b = attacks.square(blind, x, y, eps, norm=norm, queries=200, seed=1)
+    a = attacks.square(blind, x, y, eps, norm=norm, steps=200, seed=1)
+    b = attacks.square(blind, x, y, eps, norm=norm, steps=200, seed=1)
     _inside(a, x, eps, INF if norm == "linf" else 2)
     assert torch.equal(a.x, b.x)
     assert _acc(model, a.x, y) < _acc(model, x, y) - 0.1

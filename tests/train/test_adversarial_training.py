@@ -125,10 +125,10 @@ def test_resume_refuses_a_checkpoint_written_with_other_settings(splits, tmp_pat
 def test_cli_run_killed_after_first_epoch_resumes_bit_for_bit(tmp_path):
     common = ["train", "--adversarial", "fgsm-rs", "--eps", "0.1", "--train-subset", "768", "--test-subset", "64",
               "--epochs", "3", "--batch-size", "64", "--seed", "4", "--robust-eval", "0", "--quiet"]
-    killed = tmp_path / "killed.pt"
+    killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "robustgan.cli", *common, "--out", str(killed)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    ckpt = killed.with_suffix(".train.pt")
+    ckpt = killed / "model.train.pt"
     deadline = time.time() + 120
     while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.02)
@@ -136,19 +136,19 @@ def test_cli_run_killed_after_first_epoch_resumes_bit_for_bit(tmp_path):
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
     epoch = torch.load(ckpt, weights_only=True)["epoch"]
-    assert 1 <= epoch < 3 and not killed.exists()  # killed mid-run: the final model was never written
+    assert 1 <= epoch < 3 and not (killed / "model.pt").exists()  # killed mid-run: the final model was never written
     assert main([*common, "--out", str(killed), "--resume"]) == 0
-    straight = tmp_path / "straight.pt"
+    straight = tmp_path / "straight"
     assert main([*common, "--out", str(straight)]) == 0
-    a, b = load_classifier(straight).state_dict(), load_classifier(killed).state_dict()
+    a, b = load_classifier(straight / "model.pt").state_dict(), load_classifier(killed / "model.pt").state_dict()
     for k in a:
         assert torch.equal(a[k], b[k]), k
 
 
 def test_cli_rejects_bad_adversarial_settings(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        main(["train", "--adversarial", "boom", "--out", str(tmp_path / "m.pt")])
-    code = main(["train", "--adversarial", "pgd", "--eps", "-0.1", "--out", str(tmp_path / "m.pt")])
+        main(["train", "--adversarial", "boom", "--out", str(tmp_path / "m")])
+    code = main(["train", "--adversarial", "pgd", "--eps", "-0.1", "--out", str(tmp_path / "m")])
     assert code == 2 and "eps must be" in capsys.readouterr().err
 
 

@@ -70,7 +70,7 @@ def test_lbfgs_targeted_success_with_less_distortion_than_fgsm(model, fmnist):
         keep = model(x).argmax(1) == y
     x, y = x[keep][:40], y[keep][:40]
     target = (y + 1) % 10
-    res = attacks.lbfgs(model, x, y, target=target, search_rounds=6, max_iter=60)
+    res = attacks.lbfgs(model, x, y, target=target, search_rounds=6, steps=60)
     assert res.success.float().mean() >= 0.95
     with torch.no_grad():
         assert (model(res.x).argmax(1) == target)[res.success].all()
@@ -82,7 +82,7 @@ def test_lbfgs_targeted_success_with_less_distortion_than_fgsm(model, fmnist):
 
 def test_cw_finds_small_l2_adversarials(model, fmnist):
     x, y = fmnist[0][:30], fmnist[1][:30]
-    res = attacks.cw_l2(model, x, y, steps=60, lr=0.05, search_rounds=4)
+    res = attacks.cw_l2(model, x, y, steps=60, step_size=0.05, search_rounds=4)
     with torch.no_grad():
         clean_ok = model(x).argmax(1) == y
     assert res.success[clean_ok].float().mean() >= 0.9
@@ -123,7 +123,7 @@ def test_attack_leaves_a_batchnorm_model_in_train_mode_with_its_statistics(bn_ne
     stats = {k: v.clone() for k, v in bn_net.state_dict().items()}
     for run in (lambda: attacks.pgd(bn_net, x, y, 0.1, steps=3), lambda: attacks.fgsm(bn_net, x, y, 0.1),
                 lambda: attacks.cw_l2(bn_net, x[:4], y[:4], steps=3, search_rounds=1),
-                lambda: attacks.lbfgs(bn_net, x[:4], y[:4], search_rounds=1, max_iter=3)):
+                lambda: attacks.lbfgs(bn_net, x[:4], y[:4], search_rounds=1, steps=3)):
         run()
         assert bn_net.training and bn_net.bn.training
         assert all(p.requires_grad for p in bn_net.parameters())
@@ -144,7 +144,7 @@ def test_cw_margin_is_right_when_all_logits_are_negative():
 def test_untargeted_lbfgs_descends_the_loss_it_minimises(model, fmnist):
     """Its objective is the margin z_y − max z_other (+ c‖r‖): the result must lower the true class's lead."""
     x, y = fmnist[0][:20], fmnist[1][:20]
-    res = attacks.lbfgs(model, x, y, search_rounds=4, max_iter=50)
+    res = attacks.lbfgs(model, x, y, search_rounds=4, steps=50)
     with torch.no_grad():
         def lead(z):
             logits = model(z)

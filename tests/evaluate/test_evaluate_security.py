@@ -84,7 +84,7 @@ def test_masked_gradients_make_the_escalated_suite_the_headline(model, tmp_path)
     path = tmp_path / "quantized.ts"
     masked.save(str(path))
     out = tmp_path / "masked"
-    code = main(["evaluate", "--checkpoint", str(path), "-n", "60", "--num-minimal", "20", "--norms", "linf",
+    code = main(["evaluate", "--model", str(path), "-n", "60", "--num-minimal", "20", "--norms", "linf",
                  "--eps-linf", "0.05,0.1", "--check-examples", "40", "--steps", "10", "--suite-steps", "10",
                  "--suite-queries", "400", "--out", str(out), "--quiet"])
     assert code == 0
@@ -98,7 +98,7 @@ def test_masked_gradients_make_the_escalated_suite_the_headline(model, tmp_path)
     assert top["robust_accuracy"] == escalated[0]["robust_accuracy"] < pgd["robust_accuracy"][1] - 0.2
     assert "suite" in top["attack"]
     # and without escalation the same run reports the (wrong) gradient-attack number
-    code = main(["evaluate", "--checkpoint", str(path), "-n", "60", "--num-minimal", "20", "--norms", "linf",
+    code = main(["evaluate", "--model", str(path), "-n", "60", "--num-minimal", "20", "--norms", "linf",
                  "--eps-linf", "0.05,0.1", "--check-examples", "40", "--steps", "10", "--no-escalate",
                  "--out", str(tmp_path / "plain"), "--quiet"])
     assert code == 0

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 import attacks
 from robustgan.evaluate.suite import SuiteSettings, line_up, run_suite
 from robustgan.optim import APGD, Ball, Box, lp_norm, optimize
-from robustgan.optim.adaptive import l1_checkpoints, sparse_direction
-from robustgan.optim.hyperplane import project_onto_hyperplane
+from robustgan.optim.rules.apgd import l1_checkpoints, sparse_direction
+from robustgan.optim.rules.hyperplane import project_onto_hyperplane
 
 N, STEPS = 100, 100
 
@@ -76,7 +76,7 @@ def test_l1_apgd_properties(model, fmnist, eps, steps, targeted, large_reps, fir
 
     def run():
         if targeted:
-            return attacks.apgd_targeted(model, x, y, eps, norm="l1", targets=2, steps=steps, large_reps=large_reps,
+            return attacks.apgd_targeted(model, x, y, eps, norm="l1", num_targets=2, steps=steps, large_reps=large_reps,
                                          seed=seed)
         return attacks.apgd(model, x, y, eps, norm="l1", steps=steps, restarts=2, large_reps=large_reps, seed=seed)
 
@@ -94,8 +94,8 @@ def test_l1_apgd_leaves_the_model_alone(bn_net, fmnist):
     state = {k: v.clone() for k, v in bn_net.state_dict().items()}
     flags = [p.requires_grad for p in bn_net.parameters()]
     attacks.apgd(bn_net, x, y, 5.0, norm="l1", steps=5, large_reps=True, restarts=2)
-    attacks.apgd_targeted(bn_net, x, y, 5.0, norm="l1", steps=5, targets=2)
-    attacks.fab_targeted(bn_net, x, y, 5.0, norm="l1", steps=5, targets=2)
+    attacks.apgd_targeted(bn_net, x, y, 5.0, norm="l1", steps=5, num_targets=2)
+    attacks.fab_targeted(bn_net, x, y, 5.0, norm="l1", steps=5, num_targets=2)
     assert bn_net.training
     assert [p.requires_grad for p in bn_net.parameters()] == flags
     assert all(p.grad is None for p in bn_net.parameters())

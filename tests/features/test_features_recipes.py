@@ -6,7 +6,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from robustgan.features import choose_targets, feature_layer, features_of, invert_features, targeted_l2
+from robustgan.features import choose_targets, feature_layer, match_features, targeted_l2
+from robustgan.visualize import layer_features
 
 
 def _state(model):
@@ -19,9 +20,9 @@ def test_inversion_matches_the_features_of_the_original_from_another_image(model
     layer = feature_layer(model)
     assert layer == "model.penultimate"
     before = _state(model)
-    out, loss = invert_features(model, orig, start, steps=40, step_size=0.5)
-    goal = features_of(model, orig, layer)
-    rel = lambda z: ((features_of(model, z, layer) - goal).flatten(1).norm(dim=1) / goal.flatten(1).norm(dim=1))
+    out, loss = match_features(model, orig, start, steps=40, step_size=0.5)
+    goal = layer_features(model, orig, layer)
+    rel = lambda z: ((layer_features(model, z, layer) - goal).flatten(1).norm(dim=1) / goal.flatten(1).norm(dim=1))
     assert bool((rel(out) < 0.5 * rel(start)).all())  # every image moved most of the way in feature space
     assert float(rel(out).median()) < 0.3
     assert torch.allclose(loss, rel(out) ** 2, atol=1e-4)  # the reported loss is the kept image's
@@ -30,7 +31,7 @@ def test_inversion_matches_the_features_of_the_original_from_another_image(model
     assert float((out - orig).flatten(1).norm(dim=1).min()) > 1.0
     state, mode = _state(model)
     assert mode == before[1] and all(torch.equal(state[k], before[0][k]) for k in state)
-    again, _ = invert_features(model, orig, start, steps=40, step_size=0.5)
+    again, _ = match_features(model, orig, start, steps=40, step_size=0.5)
     assert torch.equal(out, again)
 
 
@@ -66,6 +67,6 @@ def test_recipes_reject_bad_input(model, fmnist):
     with pytest.raises(ValueError, match="unknown layer"):
         feature_layer(model, "nope")
     with pytest.raises(ValueError, match="same shape"):
-        invert_features(model, x[:2], x[:3])
+        match_features(model, x[:2], x[:3])
     with pytest.raises(ValueError, match="'rand' or 'det'"):
         choose_targets(torch.tensor([1]), "other", 10)

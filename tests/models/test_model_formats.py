@@ -43,7 +43,7 @@ def test_an_onnx_export_gets_the_same_verdict_as_the_original(model, reference, 
     assert torch.allclose(net(x), model(x), atol=1e-5)
     net(x).sum().backward()
     assert float(x.grad.abs().sum()) > 0  # gradients flow: every attack works on it
-    clean, robust, _ = _verdict(tmp_path, "onnx", "--checkpoint", str(path))
+    clean, robust, _ = _verdict(tmp_path, "onnx", "--model", str(path))
     assert clean == reference[0] and robust == pytest.approx(reference[1], abs=0.011)
 
 
@@ -53,7 +53,7 @@ def test_a_safetensors_state_dict_with_its_architecture(model, shipped, referenc
     state = {k: v.contiguous() for k, v in model.model.state_dict().items()}
     save_file(state, str(tmp_path / "cnn.safetensors"))
     mean, std = model.mean.flatten().tolist(), model.std.flatten().tolist()
-    clean, robust, _ = _verdict(tmp_path, "st", "--checkpoint", str(tmp_path / "cnn.safetensors"), "--arch",
+    clean, robust, _ = _verdict(tmp_path, "st", "--model", str(tmp_path / "cnn.safetensors"), "--arch",
                                 "small-cnn", "--mean", ",".join(map(str, mean)), "--std", ",".join(map(str, std)))
     assert clean == reference[0] and robust == reference[1]
     with pytest.raises(ValueError, match="safetensors state dict: name its architecture"):

@@ -149,7 +149,7 @@ def test_bad_training_input_fails_early(small_data, tmp_path):
         train_gan(x, y, GANConfig(loss="lsgan", **TINY), steps=2, out_dir=tmp_path, resume=True)
 
 
-CLI_COMMON = ["--split", "test", "--num-train", "256", "--width", "4", "--latent-dim", "16", "--batch-size", "16",
+CLI_COMMON = ["--split", "test", "-n", "256", "--width", "4", "--latent-dim", "16", "--batch-size", "16",
               "--checkpoint-every", "4", "--sample-every", "1000", "--ema", "0.9", "--seed", "3", "--quiet"]
 
 
@@ -189,24 +189,27 @@ def test_cli_train_sample_metrics(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["step"] == 4
     assert (out / "samples" / "step_000004.png").stat().st_size > 500
     ckpt = str(out / "checkpoint.pt")
-    assert main(["gan", "sample", "--checkpoint", ckpt, "--out", str(tmp_path / "s.png"), "-n", "16",
+    assert main(["gan", "sample", "--generator", ckpt, "--out", str(tmp_path / "s"), "-n", "16",
                  "--label", "3", "--truncation", "0.8"]) == 0
-    assert main(["gan", "sample", "--checkpoint", ckpt, "--out", str(tmp_path / "i.png"), "--interpolate", "2"]) == 0
-    assert (tmp_path / "s.png").stat().st_size > 200 and (tmp_path / "i.png").stat().st_size > 200
+    assert f"wrote {tmp_path / 's' / 'samples.png'} (16 images)" in capsys.readouterr().out
+    with pytest.warns(DeprecationWarning, match="--out is a folder now"):  # the old file --out, for one release
+        assert main(["gan", "sample", "--generator", ckpt, "--out", str(tmp_path / "i.png"), "--interpolate", "2"]) == 0
+    assert (tmp_path / "s" / "samples.png").stat().st_size > 200 and (tmp_path / "i.png").stat().st_size > 200
     capsys.readouterr()
-    assert main(["gan", "metrics", "--checkpoint", ckpt, "-n", "200", "--kid-subsets", "3", "--kid-subset-size", "100",
-                 "--baseline", "--out", str(tmp_path / "m.json")]) == 0
-    report = json.loads((tmp_path / "m.json").read_text())
+    assert main(["gan", "metrics", "--generator", ckpt, "-n", "200", "--kid-subsets", "3", "--kid-subset-size", "100",
+                 "--baseline", "--out", str(tmp_path / "m")]) == 0
+    report = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert json.loads(capsys.readouterr().out) == report
     assert report["fid_local"] > 0 and "Inception" in report["note"] and sum(report["classes"]["counts"]) == 200
     assert report["untrained"]["fid_local"] > 0
-    page = (tmp_path / "m.html").read_text()  # the same numbers as a page
+    page = (tmp_path / "m" / "metrics.html").read_text()  # the same numbers as a page
     assert f"{report['fid_local']:.4g}" in page and report["warnings"] == []  # 200 samples, subsets of 100: enough
     # errors are reported without a traceback
     capsys.readouterr()
     assert main(["gan", "train", "--loss", "nope", "--out", str(tmp_path / "x")]) == 2
     assert "unknown GAN loss" in capsys.readouterr().err
     assert main(["gan", "train", "--more-steps", "3", "--out", str(tmp_path / "x")]) == 2
-    assert main(["gan", "sample", "--checkpoint", str(tmp_path / "none.pt")]) == 2
+    assert main(["gan", "sample", "--generator", str(tmp_path / "none.pt")]) == 2
     assert main(["gan"]) == 2
     err = capsys.readouterr().err
     assert "checkpoint not found" in err and "sub-command" in err and "Traceback" not in err

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from robustgan.objectives import CrossEntropy, Distance, as_objective
-from robustgan.optim import (LBFGSB, Adam, Box, LinfBall, Sign, L2Ball, Normalized, frozen, lp_norm, optimize,
+from robustgan.optim import (LBFGSB, Adam, Box, LinfBall, Sign, L2Ball, NormalizedGradient, frozen, lp_norm, optimize,
                              uniform_in_ball)
 
 
@@ -54,7 +54,7 @@ def test_per_sample_eps_is_respected(model, batch):
 def test_same_seed_same_bits_and_input_untouched(model, batch):
     x, y = batch
     before = x.clone()
-    run = lambda: optimize(model, x, -CrossEntropy(), step=Normalized(0.2), steps=3, constraint=L2Ball(1.0) & Box(),
+    run = lambda: optimize(model, x, -CrossEntropy(), step=NormalizedGradient(0.2), steps=3, constraint=L2Ball(1.0) & Box(),
                            target=y, restarts=2, init=uniform_in_ball("l2"), generator=torch.Generator().manual_seed(7))
     a, b = run(), run()
     assert torch.equal(a.x, b.x)

@@ -53,7 +53,7 @@ def test_evaluate_writes_report_json_plot_grid_and_markdown(tmp_path, capsys):
 
 
 def test_cli_reports_bad_arguments_without_a_traceback(tmp_path, capsys):
-    assert main(["evaluate", "--checkpoint", str(tmp_path / "none.pt"), "--out", str(tmp_path)]) == 2
+    assert main(["evaluate", "--model", str(tmp_path / "none.pt"), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "checkpoint not found" in err and "Traceback" not in err
     assert main(["evaluate", "--attacks", "fgsm,boom", "--out", str(tmp_path)]) == 2

@@ -15,7 +15,7 @@ from robustgan.models import save_classifier
 from robustgan.models.normalized import Normalized
 from robustgan.models.zoo import MLP
 from robustgan.optim import Sign
-from robustgan.optim.transfer import InputDiversity, Smoothed, gaussian_kernel
+from robustgan.optim.rules.transfer import InputDiversity, Smoothed, gaussian_kernel
 from robustgan.transfer import transfer_matrix
 
 TRANSFER = {"difgsm": attacks.difgsm, "tifgsm": attacks.tifgsm, "vmifgsm": attacks.vmifgsm}

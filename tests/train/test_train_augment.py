@@ -85,5 +85,5 @@ def test_shifted_training_differs_from_plain_and_resumes_bit_for_bit(tmp_path):
 
 
 def test_cli_refuses_a_negative_shift(tmp_path, capsys):
-    assert main(["train", "--shift", "-1", "--out", str(tmp_path / "m.pt")]) == 2
+    assert main(["train", "--shift", "-1", "--out", str(tmp_path / "m")]) == 2
     assert "shift must be" in capsys.readouterr().err

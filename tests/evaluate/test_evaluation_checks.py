@@ -71,7 +71,7 @@ def test_a_masked_model_is_flagged_and_square_breaks_it(model, fmnist):
             "gradient attacks beat a gradient-free one", "the attack's loss rises"} <= _names(checks, False)
     eps = 0.1
     pgd = attacks.pgd(masked, x, y, eps, steps=20, seed=0)
-    square = attacks.square(masked, x, y, eps, queries=300, seed=0)
+    square = attacks.square(masked, x, y, eps, steps=300, seed=0)
     assert square.success.float().mean() > pgd.success.float().mean() + 0.3
 
 
@@ -141,7 +141,7 @@ def test_evaluate_cli_runs_a_suite_and_reports_checks(tmp_path, model):
     script = tmp_path / "model.ts"
     torch.jit.trace(model, torch.rand(2, 1, 28, 28)).save(str(script))
     out = tmp_path / "report"
-    code = main(["evaluate", "--checkpoint", str(script), "-n", "60", "--attacks", "fgsm", "--norms", "linf",
+    code = main(["evaluate", "--model", str(script), "-n", "60", "--attacks", "fgsm", "--norms", "linf",
                  "--eps-linf", "0.05,0.1", "--suite", "quick", "--check-examples", "40", "--steps", "10",
                  "--out", str(out), "--quiet"])
     assert code == 0
