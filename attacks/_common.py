@@ -75,28 +75,38 @@ _NO_EPS = object()  # prepare's default: the attack has no radius (eps=None is a
 
 
 def prepare(model: nn.Module, x: Tensor, y: Tensor, target: Optional[Tensor], eps=_NO_EPS,
-            with_logits: bool = False, clean_pass: bool = True):
+            with_logits: bool = False, clean_pass: Union[bool, str] = True):
     """Validate the call; returns (y, target, eps) on x's device (and the clean logits, with
     ``with_logits``, for an attack that needs them: no second clean pass). The clean forward pass
     checks the model's outputs on every input: non-finite clean logits raise instead of counting
-    as fooled. ``clean_pass=False`` is for an attack whose optimisation starts at ``x`` and checks
-    the logits at its first evaluation itself (DeepFool): the labels' range is then checked there,
-    by the loop, against the model's class count."""
+    as fooled. ``clean_pass="first"`` runs it on the first input only, for the class count the
+    labels are checked against; the attack then calls :func:`refuse_nonfinite_clean` after its run.
+    ``clean_pass=False`` is for an attack whose run checks the logits itself (DeepFool, whose first
+    evaluation is at the clean input): the loop's first evaluation checks the labels' range."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     check_dtype(check_images(x), [model])
     if y is None and target is not None:  # a targeted attack needs no true labels: y=None is allowed
         y = target
-    if not clean_pass:
-        y = check_labels(y, x.shape[0], torch.iinfo(torch.int64).max).to(x.device)
-        return y, None, None
-    logits = clean_logits(model, x)
-    classes = logits.shape[1]
+    logits = clean_logits(model, x[:1] if clean_pass == "first" else x) if clean_pass else None
+    classes = torch.iinfo(torch.int64).max if logits is None else logits.shape[1]
+    if clean_pass == "first":
+        logits = None
     y = check_labels(y, x.shape[0], classes).to(x.device)
     if target is not None:
         target = check_labels(target, x.shape[0], classes, name="target").to(x.device)
     eps = None if eps is _NO_EPS else check_eps(eps, x.shape[0])
     return (y, target, eps, logits) if with_logits else (y, target, eps)
+
+
+def refuse_nonfinite_clean(model: nn.Module, x: Tensor, loss: Tensor) -> None:
+    """After a run that skipped the clean pass: the samples whose kept loss is not finite (every
+    evaluation of them gave NaN or infinite logits) get the clean pass now, which raises when their
+    clean logits are not finite either. A sound model costs nothing here: PGD's budget goes to its
+    steps, not to a forward pass whose only purpose is this check."""
+    bad = ~torch.isfinite(loss)
+    if bool(bad.any()):
+        clean_logits(model, x[bad.to(x.device)])
 
 
 def adversarial_loss(kind: str, targeted: bool) -> Objective:

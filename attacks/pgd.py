@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from robustgan.optim import Box, Momentum, optimize, parse_norm, Ball, steepest, uniform_in_ball
 from robustgan.validation import check_number, check_positive_int, check_step_size
 
-from ._common import AttackResult, Norm, adversarial_loss, finish, fooled, generator_for, prepare
+from ._common import AttackResult, Norm, adversarial_loss, finish, fooled, generator_for, prepare, refuse_nonfinite_clean
 
 
 def pgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
@@ -30,7 +30,7 @@ def pgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
     The random start is drawn from ``generator``, else from a generator seeded with ``seed`` (the
     same call gives the same start), else, with ``seed=None``, from torch's global RNG.
     """
-    y, target, eps = prepare(model, x, y, target, eps)
+    y, target, eps = prepare(model, x, y, target, eps, clean_pass="first")
     p = parse_norm(norm)
     steps = check_positive_int(steps, "steps", minimum=0)  # 0 steps: the (random) start itself
     restarts = check_positive_int(restarts, "restarts")
@@ -45,6 +45,7 @@ def pgd(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
         generator=generator_for(seed, generator), progress=progress, desc=f"PGD-{steps}",
         retire_cycles=retire_cycles,
     )
+    refuse_nonfinite_clean(model, x, res.loss)
     return finish(model, res.x, x, y, target, p, res.steps, res.success, queries=res)
 
 
@@ -53,7 +54,7 @@ def mifgsm(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
            target: Optional[Tensor] = None, progress: bool = False) -> AttackResult:
     """Momentum iterative FGSM (Dong et al. 2018): sign steps on an accumulated, L1-normalised
     gradient, from the input itself (it draws no random numbers, so it takes no ``seed``)."""
-    y, target, eps = prepare(model, x, y, target, eps)
+    y, target, eps = prepare(model, x, y, target, eps, clean_pass="first")
     steps = check_positive_int(steps, "steps", minimum=0)
     decay = check_number(decay, "decay", at_least=0)
     alpha = eps / max(steps, 1) if step_size is None else check_step_size(step_size, x.shape[0], eps)
@@ -63,4 +64,5 @@ def mifgsm(model: nn.Module, x: Tensor, y: Tensor, eps: Union[float, Tensor], *,
         target=y if target is None else target, keep="last", success=fooled(target is not None),
         progress=progress, desc=f"MI-FGSM-{steps}",
     )
+    refuse_nonfinite_clean(model, x, res.loss)
     return finish(model, res.x, x, y, target, float("inf"), res.steps, res.success, queries=res)

@@ -55,13 +55,13 @@ def _check_labels(y: Optional[Tensor], n: int, num_classes: int, who: str) -> Te
 
 
 def dcgan_init(module: nn.Module) -> None:
-    """DCGAN's initialisation: conv weights N(0, 0.02), norm scales N(1, 0.02), biases 0."""
+    """DCGAN's initialisation, also pix2pix's and CycleGAN's: conv weights N(0, 0.02), norm scales N(1, 0.02), biases 0."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d)) and m.weight is not None:
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
 

@@ -27,7 +27,6 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .. import distributed
-from ..interrupt import RunInterrupted, deferred_interrupt
 from ..models.checkpoint import atomic_save
 from ..runs import run_identity
 from . import losses as L
@@ -43,6 +42,7 @@ from .ranks import global_means, noise_seed, rank_mean, saved_noise_state
 from .registry import Hyper
 from .resume import check_same_run, read_checkpoint
 from .step_losses import critic_penalty, discriminator_objective, generator_objective
+from .until import train_to
 from .tricks import add_instance_noise, ema_copy, ema_update, instance_noise_std
 
 __all__ = ["CHECKPOINT", "GRID_SIZE", "GANRun", "GANTrainer", "Schedule", "noise_seed", "sample_grid", "train_gan"]
@@ -353,15 +353,7 @@ class GANTrainer:
         self.fixed_z, self.fixed_y, self.nrow = fixed_latent(self.G, self.cfg.seed, self.device)
         self.bar = tqdm(total=steps, initial=min(self.step, steps), desc=f"gan {self.spec.name}",
                         disable=not (progress and self.ctx.is_main), unit="step")
-        with deferred_interrupt(enabled=not self.ctx.active) as stop:
-            while self.step < steps:
-                self.train_step()
-                if stop.requested:
-                    self.bar.close()
-                    self.save()
-                    where = f"; checkpoint saved at {self.ckpt_path}: continue with --resume" if self.ckpt_path else ""
-                    raise RunInterrupted(f"interrupted after step {self.step} of {steps}{where}")
-        self.bar.close()
+        train_to(self, steps, self.bar, resume_hint="--resume", enabled=not self.ctx.active)
         return self.finish()
 
     def finish(self) -> GANRun:

@@ -12,7 +12,7 @@ Sample ``s = k·M + m`` of the run is image ``m`` under generator ``k``; restart
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, TypeVar, Union
 
 import torch
 from torch import Tensor, nn
@@ -27,6 +27,7 @@ from ...optim.latent import Latents
 from ...validation import check_images
 
 Generators = Union[nn.Module, Sequence[nn.Module]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -51,6 +52,11 @@ class LatentInversion:
     def best(self) -> Tensor:
         """Index of the generator with the smallest residual, per image (M,)."""
         return self.residuals.argmin(dim=0)
+
+    def select(self, index) -> "LatentInversion":
+        """The same inversion restricted to some images (``index`` along M: a slice or indices)."""
+        return LatentInversion(self.latents[:, index], self.reconstructions[:, index], self.residuals[:, index],
+                               self.loss[:, index], self.steps, self.restarts, self.redrawn)
 
 
 def as_generator_list(generators: Generators) -> List[nn.Module]:
@@ -113,32 +119,52 @@ def invert(
     """
     gens = as_generator_list(generators)
     check_images(images)
-    if restarts < 1 or steps < 0:
-        raise ValueError(f"restarts must be >= 1 and steps >= 0, got restarts={restarts}, steps={steps}")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr}")
+    check_budget(restarts, steps, lr)
     if clip is not None and not clip > 0:
         raise ValueError(f"clip must be positive or None, got {clip}")
     if feature_weight < 0 or (feature_weight > 0 and feature_model is None):
         raise ValueError("a feature term needs feature_weight > 0 and a feature_model")
+    parts = over_chunks(images, chunk, seed, device_of(gens[0]), progress, "invert", lambda x, s: _invert_chunk(
+        gens, x, restarts, steps, lr, clip, feature_model, feature_layer, feature_weight, s, progress))
+    latents, recon, loss = (torch.cat([p[i] for p in parts], dim=1) for i in range(3))
+    return LatentInversion(latents, recon, pixel_residuals(recon, images), loss, steps, restarts,
+                           sum(p[3] for p in parts))
+
+
+def check_budget(restarts: int, steps: int, lr: float) -> None:
+    """The settings every inversion shares: at least one restart, no negative steps, a positive step size."""
+    if restarts < 1 or steps < 0:
+        raise ValueError(f"restarts must be >= 1 and steps >= 0, got restarts={restarts}, steps={steps}")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+
+
+def device_of(module: nn.Module) -> torch.device:
+    """Where a generator's weights live (the CPU for one without any)."""
+    first = next(iter(module.parameters()), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
+def over_chunks(images: Tensor, chunk: Optional[int], seed: int, device: torch.device, progress: bool, desc: str,
+                run: Callable[[Tensor, int], T]) -> List[T]:
+    """``run(x, seed + start)`` for each chunk of images [start, start + chunk), moved to ``device``:
+    a chunk's result depends on its images and its first index only."""
     chunk = images.shape[0] if chunk is None else int(chunk)
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, got {chunk}")
-    device = next(gens[0].parameters()).device
-    m = images.shape[0]
     parts = []
-    bar = tqdm(total=m, desc="invert", disable=not progress, unit="img")
-    for start in range(0, m, chunk):
+    bar = tqdm(total=images.shape[0], desc=desc, disable=not progress, unit="img")
+    for start in range(0, images.shape[0], chunk):
         x = images[start:start + chunk].to(device)
-        parts.append(_invert_chunk(gens, x, restarts, steps, lr, clip, feature_model, feature_layer, feature_weight,
-                                   seed + start, progress))
+        parts.append(run(x, seed + start))
         bar.update(x.shape[0])
     bar.close()
-    latents = torch.cat([p[0] for p in parts], dim=1)
-    recon = torch.cat([p[1] for p in parts], dim=1)
-    loss = torch.cat([p[2] for p in parts], dim=1)
-    residuals = (recon - images.to(recon.device)[None]).flatten(2).pow(2).mean(dim=2)
-    return LatentInversion(latents, recon, residuals, loss, steps, restarts, sum(p[3] for p in parts))
+    return parts
+
+
+def pixel_residuals(reconstructions: Tensor, images: Tensor) -> Tensor:
+    """‖G(·) − x‖²/P per (generator, image): reconstructions (K, M, C, H, W) against images (M, C, H, W)."""
+    return (reconstructions - images.to(reconstructions.device)[None]).flatten(2).pow(2).mean(dim=2)
 
 
 def _invert_chunk(gens, x, restarts, steps, lr, clip, feature_model, feature_layer, feature_weight, seed, progress):

@@ -3,7 +3,9 @@
 Test images: ``num_generated`` fresh samples of every generator (true source k) and real images
 (true source "none"). The threshold comes from *other* real images (held out, never tested) at
 the chosen false-positive rate. Everything — test and calibration images under every
-generator, all restarts — is inverted in one batched run per chunk.
+generator, all restarts — is inverted in one batched run per chunk (one per kind of generator:
+latent and image-conditioned ones may be mixed, see :mod:`.mixed`; an image-conditioned
+generator's samples are made from given sources, or from uniform random ones).
 """
 from __future__ import annotations
 
@@ -14,10 +16,13 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from ...optim.freeze import frozen
 from ...validation import check_images
 from ..metrics import generate
 from .attribute import NONE, Attribution, calibrate_threshold, decide, residual_quantiles, summarize
-from .invert import LatentInversion, as_generator_list, invert
+from .conditioned import source_shape_of
+from .invert import as_generator_list, device_of
+from .mixed import SOURCE, Inversion, generator_kind, invert_any
 
 
 @dataclass
@@ -28,17 +33,34 @@ class AttributionRun:
     images: Tensor          # (M, C, H, W) test images
     truth: Tensor           # (M,) generator index or NONE
     attribution: Attribution
-    inversion: LatentInversion  # of the test images (calibration images dropped)
+    inversion: Inversion  # of the test images (calibration images dropped)
 
 
 def attribute_images(generators, images: Tensor, threshold: float, **invert_kwargs) -> Attribution:
-    """Decide the source of each image (generator index or NONE) at a given threshold."""
-    return decide(invert(generators, images, **invert_kwargs).residuals, threshold)
+    """Decide the source of each image (generator index or NONE) at a given threshold; latent and
+    image-conditioned generators alike (``invert_kwargs`` as for :func:`~.mixed.invert_any`)."""
+    return decide(invert_any(generators, images, **invert_kwargs).residuals, threshold)
 
 
 def calibrate(generators, held_out: Tensor, fpr: float, **invert_kwargs) -> float:
     """The threshold on the smallest residual that lets a fraction ≤ ``fpr`` of ``held_out`` through."""
-    return calibrate_threshold(invert(generators, held_out, **invert_kwargs).residuals.min(dim=0).values, fpr)
+    return calibrate_threshold(invert_any(generators, held_out, **invert_kwargs).residuals.min(dim=0).values, fpr)
+
+
+def generator_samples(generator: nn.Module, n: int, seed: int = 0, sources: Optional[Tensor] = None) -> Tensor:
+    """``n`` images in [0, 1] a generator makes: from its latent prior, or, for an image-conditioned
+    one, from the first ``n`` of ``sources`` (default: sources drawn uniformly from [0, 1] with ``seed``)."""
+    if generator_kind(generator) != SOURCE:
+        if sources is not None:
+            raise ValueError("sources are for image-conditioned generators; this one takes latents")
+        return generate(generator, n, seed=seed)
+    shape = source_shape_of(generator)
+    if sources is None:
+        sources = torch.rand(n, *shape, generator=torch.Generator().manual_seed(seed))
+    elif sources.shape[0] < n or tuple(sources.shape[1:]) != shape:
+        raise ValueError(f"need at least {n} sources of shape {shape}, got {tuple(sources.shape)}")
+    with torch.no_grad(), frozen([generator]):
+        return generator(sources[:n].to(device_of(generator))).cpu()
 
 
 def attribution_experiment(
@@ -50,14 +72,16 @@ def attribution_experiment(
     num_generated: int = 100,
     fpr: float = 0.05,
     seed: int = 0,
-    inverter: Optional[Callable[..., LatentInversion]] = None,
+    inverter: Optional[Callable[..., Inversion]] = None,
+    sources: Optional[Sequence[Optional[Tensor]]] = None,
     **invert_kwargs: Any,
 ) -> AttributionRun:
     """Attribute ``num_generated`` samples of each generator and the ``real`` images; calibrate on ``calibration``.
 
-    ``invert_kwargs`` go to :func:`~robustgan.gan.inversion.invert` (restarts, steps, lr, clip, chunk, …).
+    ``invert_kwargs`` go to :func:`~.mixed.invert_any` (restarts, steps, lr, clip, chunk, source_kwargs, …).
     ``inverter`` (same arguments) stands in for it: the CLI's runs the inversion unit by unit, resumably
-    and spread over the processes of a ``torchrun`` launch.
+    and spread over the processes of a ``torchrun`` launch. ``sources``: per generator, the sources an
+    image-conditioned one makes its test images from (None: uniform random sources).
     """
     gens = as_generator_list(generators)
     names = list(names) if names is not None else [f"G{i}" for i in range(len(gens))]
@@ -68,21 +92,24 @@ def attribution_experiment(
     check_images(calibration, "calibration")
     if real.shape[0]:
         check_images(real, "real")
-    fake = [generate(g, num_generated, seed=seed + 7919 * (i + 1)) for i, g in enumerate(gens)] if num_generated else []
+    sources = list(sources) if sources is not None else [None] * len(gens)
+    if len(sources) != len(gens):
+        raise ValueError(f"{len(gens)} generators but {len(sources)} entries in sources")
+    fake = [generator_samples(g, num_generated, seed + 7919 * (i + 1), s)
+            for i, (g, s) in enumerate(zip(gens, sources))] if num_generated else []
     images = torch.cat([*fake, real.cpu()]) if fake else real.cpu()
     if images.shape[0] == 0:
         raise ValueError("nothing to attribute: num_generated is 0 and there are no real images")
     truth = torch.cat([torch.full((num_generated,), i, dtype=torch.long) for i in range(len(gens))]
                       + [torch.full((real.shape[0],), NONE, dtype=torch.long)])
     t0 = time.perf_counter()
-    inv = (inverter or invert)(gens, torch.cat([images, calibration.cpu()]), seed=seed, **invert_kwargs)
+    inv = (inverter or invert_any)(gens, torch.cat([images, calibration.cpu()]), seed=seed, **invert_kwargs)
     seconds = time.perf_counter() - t0
     m = images.shape[0]
     residuals = inv.residuals.cpu()
     threshold = calibrate_threshold(residuals[:, m:].min(dim=0).values, fpr)
     att = decide(residuals[:, :m], threshold)
-    test_inv = LatentInversion(inv.latents[:, :m], inv.reconstructions[:, :m], inv.residuals[:, :m], inv.loss[:, :m],
-                               inv.steps, inv.restarts, inv.redrawn)
+    test_inv = inv.select(slice(0, m))
     report = summarize(att, truth, names)
     report.update({
         "fpr_target": fpr,
