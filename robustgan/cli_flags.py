@@ -4,6 +4,8 @@
 | ---------------------------------------- | -------------------- |
 | the classifier (a checkpoint)            | ``--model``          |
 | a GAN (its checkpoint)                   | ``--generator``      |
+| a TorchScript generator (+ its input)    | ``--scripted``       |
+| a translator's direction / target domain | ``--direction``, ``--domain`` |
 | how many examples the command works on   | ``-n/--num-examples``|
 | where results go: always a folder        | ``--out``            |
 | where the work runs                      | ``--device``         |

@@ -1,4 +1,4 @@
-"""``robustgan gan {train, sample, metrics}``."""
+"""``robustgan gan {train, sample, metrics, translate}``."""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +12,7 @@ from ..cli_counts import positive_int
 from ..cli_flags import add_data_dir, add_device, add_generator, add_model, add_num_examples, add_out, add_seed
 from ..cli_renamed import result_path
 from ..cli_types import add_run_flags, names, numbers
+from .translate_command import register_translate
 
 SAMPLES_FILE = "samples.png"  # gan sample: OUT/samples.png
 METRICS_FILE = "metrics.json"  # gan metrics: OUT/metrics.json beside OUT/metrics.html
@@ -27,10 +28,11 @@ def register(sub) -> None:
     _train_parser(gsub)
     _sample_parser(gsub)
     _metrics_parser(gsub)
+    register_translate(gsub)
 
 
 def _missing(args) -> None:
-    raise ValueError("choose a sub-command: robustgan gan train | sample | metrics (see --help)")
+    raise ValueError("choose a sub-command: robustgan gan train | sample | metrics | translate (see --help)")
 
 
 def _common_data(p: argparse.ArgumentParser) -> None:
@@ -44,14 +46,18 @@ def _train_parser(gsub) -> None:
     from .config import ARCHS, GANConfig
     from .models import NORMS
     from .registry import loss_names
+    from .translation_train_command import TRANSLATION_ARCHS, add_translation_flags
 
     d = GANConfig()
-    p = gsub.add_parser("train", help="train a GAN (default: DCGAN, non-saturating loss, Fashion-MNIST)")
-    p.add_argument("--loss", default=d.loss, help="one of: " + ", ".join(loss_names()))
-    p.add_argument("--arch", default=d.arch, choices=ARCHS, help="generator and discriminator architecture")
+    p = gsub.add_parser("train", help="train a GAN (default: DCGAN, non-saturating loss, Fashion-MNIST) or an "
+                                      "image-to-image GAN (pix2pix, cyclegan, srgan, stargan)")
+    p.add_argument("--loss", default=d.loss, help="DCGAN's loss, one of: " + ", ".join(loss_names()))
+    p.add_argument("--arch", default=d.arch, choices=(*ARCHS, *TRANSLATION_ARCHS),
+                   help="dcgan (latent → image), or an image-to-image GAN trained on --task")
     _common_data(p)
     p.add_argument("--split", default="train", choices=("train", "test"), help="which split to learn")
-    add_num_examples(p, None, "use only the first N images of the split (default: all)", old=["--num-train"])
+    add_num_examples(p, None, "use only the first N images of the split (default: all; a translation task: N in a "
+                              "seeded order, N per domain for cyclegan)", old=["--num-train"])
     add_out(p, Path("runs/gan"), "folder for checkpoint.pt, samples/, history.json")
     p.add_argument("--steps", type=positive_int, default=5000,
                    help="total generator steps (a resumed run counts the steps already done)")
@@ -59,9 +65,11 @@ def _train_parser(gsub) -> None:
                    help="with --resume: train this many steps beyond the checkpoint")
     add_run_flags(p, "continue from OUT/checkpoint.pt with the settings and data it records (options typed again "
                      "must agree)", "delete the run already in OUT and train anew", quiet=False)
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="real images per step")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help=f"real images per step (default: {d.batch_size} for DCGAN, 16 for the image-to-image GANs)")
     p.add_argument("--latent-dim", type=int, default=d.latent_dim, help="size of the latent z")
-    p.add_argument("--width", type=int, default=d.width, help="base channel count (DCGAN's ngf = ndf)")
+    p.add_argument("--width", type=int, default=None,
+                   help=f"base channel count: DCGAN's ngf = ndf (default: {d.width}; the image-to-image GANs: 32)")
     p.add_argument("--conditional", action="store_true", help="feed class labels into G and D (any DCGAN loss)")
     p.add_argument("--optimizer", choices=("adam", "rmsprop"), default=None, help="default: the loss's")
     p.add_argument("--lr-g", type=float, default=None, help="default: the loss's")
@@ -79,6 +87,7 @@ def _train_parser(gsub) -> None:
     p.add_argument("--sample-every", type=int, default=500, help="generator steps between sample grids")
     p.add_argument("--checkpoint-every", type=int, default=500, help="generator steps between checkpoints")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summaries")
+    add_translation_flags(p)
     p.set_defaults(run=run_train)
 
 
@@ -142,7 +151,14 @@ def run_train(args) -> None:
     from ..runs import LOCK_NAME, claim, run_lock
     from .config import GANConfig
     from .trainer import CHECKPOINT
+    from .translation_train_command import TRANSLATION_ARCHS, refuse_translation_flags, run_translation_train
 
+    if args.arch in TRANSLATION_ARCHS:
+        return run_translation_train(args)
+    refuse_translation_flags(args)
+    d = GANConfig()
+    args.width = d.width if args.width is None else args.width
+    args.batch_size = d.batch_size if args.batch_size is None else args.batch_size
     if args.more_steps is not None and not args.resume:
         raise ValueError("--more-steps continues a run: use it with --resume")
     if args.betas is not None and len(args.betas) != 2:

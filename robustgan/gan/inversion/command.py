@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, List, Optional
 
-from ...cli_flags import add_data_dir, add_device, add_generator, add_num_examples, add_out, add_seed
+from ...cli_flags import add_data_dir, add_device, add_num_examples, add_out, add_seed
 from ...cli_types import add_run_flags, names
+from .loading import add_generator_flags, paths_of
 
 
 def register(sub) -> None:
@@ -18,12 +19,12 @@ def register(sub) -> None:
 
 
 def _inversion_args(p: argparse.ArgumentParser) -> None:
-    add_generator(p, "GAN checkpoint (robustgan gan train); repeat for several generators", dest="generators",
-                  action="append", required=True)
-    p.add_argument("--no-ema", action="store_true", help="use the trained weights even if EMA weights exist")
+    add_generator_flags(p)
     p.add_argument("--restarts", type=int, default=4, help="random starts per (generator, image); the best is kept")
-    p.add_argument("--steps", type=int, default=300, help="Adam steps on z")
+    p.add_argument("--steps", type=int, default=300, help="Adam steps on z (or on the source of an image-conditioned generator)")
     p.add_argument("--lr", type=float, default=0.2, help="Adam step size on z")
+    p.add_argument("--source-lr", type=float, default=0.05,
+                   help="Adam step size on the source of image-conditioned generators (translators)")
     p.add_argument("--clip", type=float, default=None,
                    help="stochastic clipping: re-draw z coordinates leaving [−CLIP, CLIP] uniformly (default: off)")
     p.add_argument("--feature-weight", type=float, default=0.0,
@@ -60,7 +61,8 @@ def _attribute_parser(sub) -> None:
     p = sub.add_parser("attribute")
     _inversion_args(p)
     p.add_argument("--names", type=names, default=None, help="comma-separated generator names (default: G0, G1, …)")
-    p.add_argument("--num-generated", type=int, default=100, help="fresh samples of each generator to attribute")
+    p.add_argument("--num-generated", type=int, default=100, help="fresh samples of each generator to attribute (a translator's: "
+                        "made from its task's sources of test images after the real and calibration ones)")
     p.add_argument("--num-real", type=int, default=200, help="real test images to attribute (truth: none)")
     p.add_argument("--num-calibration", type=int, default=200,
                    help="held-out real images (after the test ones) that set the threshold")
@@ -114,16 +116,18 @@ def _dataset_images(args, start: int, n: int):
 
 
 def _setup(args):
+    """The generators (loaded, then as modules) and the inversion settings the flags give."""
     import torch
 
-    from ..build import load_generator
+    from .loading import load_generators
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    gens = [load_generator(p, ema=not args.no_ema, device=args.device) for p in args.generators]
-    _check_distinct(args.generators, gens)
+    loaded = load_generators(args)
+    gens = [item.module for item in loaded]
+    _check_distinct(paths_of(args), gens)
     kwargs = dict(restarts=args.restarts, steps=args.steps, lr=args.lr, clip=args.clip, chunk=args.chunk,
-                  progress=not args.quiet)
+                  progress=not args.quiet, source_kwargs=_source_kwargs(args, loaded))
     if args.feature_weight:
         from ...gan.metrics import DEFAULT_LAYER
         from ...models import load_classifier
@@ -131,7 +135,20 @@ def _setup(args):
 
         kwargs.update(feature_model=load_classifier(default_checkpoint_path(), device=args.device),
                       feature_layer=DEFAULT_LAYER, feature_weight=args.feature_weight)
-    return gens, kwargs
+    return loaded, gens, kwargs
+
+
+def _source_kwargs(args, loaded) -> dict:
+    """The image-conditioned generators' run: its step size; a super-resolution translator starts from
+    the image itself, downsampled (restart 0), the others from uniform sources."""
+    from ..translation_sources import recorded_task
+    from .source import resized
+
+    def init(item):
+        task = recorded_task(item.translation)["task"] if item.translation else None
+        return resized(item.module.source_shape) if task == "superres" else None
+
+    return {"lr": args.source_lr, "init": [init(item) for item in loaded]}
 
 
 def _check_distinct(paths, gens) -> None:
@@ -143,14 +160,16 @@ def _check_distinct(paths, gens) -> None:
     for path, g in zip(paths, gens):
         fp = model_fingerprint(g)
         if fp in seen:
-            raise ValueError(f"--generator {seen[fp]} and --generator {path} hold the same weights "
-                             f"(fingerprint {fp}); give each generator once")
+            raise ValueError(f"{seen[fp]} and {path} hold the same weights (fingerprint {fp}); give each "
+                             f"generator once")
         seen[fp] = path
 
 
 def _settings(args) -> dict:
-    return {k: (str(v) if isinstance(v, Path) else [str(p) for p in v] if k == "generators" else v)
-            for k, v in vars(args).items() if k != "run" and not callable(v)}
+    def plain(v):
+        return str(v) if isinstance(v, Path) else [plain(x) for x in v] if isinstance(v, (list, tuple)) else v
+
+    return {k: plain(v) for k, v in vars(args).items() if k != "run" and not callable(v)}
 
 
 INVERT_RESULTS = ("inversion.pt", "inversion.json", "reconstructions.png", "state")
@@ -207,7 +226,7 @@ def _invert(args, ctx) -> None:
     from ...models import model_fingerprint
     from ..metrics import generate
 
-    gens, kwargs = _setup(args)
+    _, gens, kwargs = _setup(args)
     true_z, extra = None, _file_hash(args.images)
     if args.from_generator is not None:
         from ..build import load_generator
@@ -235,7 +254,7 @@ def _labelled_reconstructions(args, images, res, show: int = 12) -> None:
     from ...report import labelled_grid
 
     m = min(show, images.shape[0])
-    names = [Path(p).stem for p in args.generators]
+    names = [Path(p).stem for p in paths_of(args)]
     residuals = res.residuals.cpu()[:, :m]
     rows = [images[:m].cpu()] + [res.reconstructions[k, :m].cpu() for k in range(len(names))]
     captions = [[f"image {i}" for i in range(m)]] + [[f"residual {float(v):.3g}" for v in residuals[k]]
@@ -249,17 +268,22 @@ def _write_inversion(args, gens, images, res, true_z, seconds: float) -> None:
     """inversion.pt (latents, residuals, images), reconstructions.png and inversion.json (rank 0)."""
     from ...models.checkpoint import atomic_save
     from ...runs import atomic_write_json
+    from .parts import variables
 
-    atomic_save({"latents": res.latents.cpu(), "residuals": res.residuals.cpu(), "images": images.cpu(),
-                 "true_latents": true_z, "generators": [str(p) for p in args.generators]}, args.out / "inversion.pt")
+    kept, kinds = variables(res)
+    paths = [str(p) for p in paths_of(args)]
+    found = {"latents": res.latents.cpu()} if all(k == "latent" for k in kinds) else {
+        "variables": [v.cpu() for v in kept], "kinds": kinds}  # sources differ in shape: one tensor each
+    atomic_save({**found, "residuals": res.residuals.cpu(), "images": images.cpu(), "true_latents": true_z,
+                 "generators": paths}, args.out / "inversion.pt")
     _labelled_reconstructions(args, images, res)
-    summary = {"images": images.shape[0], "generators": [str(p) for p in args.generators], "seconds": round(seconds, 2),
+    summary = {"images": images.shape[0], "generators": paths, "kinds": kinds, "seconds": round(seconds, 2),
                "redrawn": res.redrawn, "best_generator": res.best.tolist(), "residuals": res.residuals.tolist(),
                "settings": _settings(args)}
-    if true_z is not None:
-        k = len(gens)
-        err = [(res.latents[i].cpu()[:, :true_z.shape[1]] - true_z).norm(dim=1) / true_z.norm(dim=1) for i in range(k)]
-        summary["latent_relative_error"] = [e.tolist() for e in err]
+    if true_z is not None:  # only a latent generator's latents compare with the true ones
+        err = [(v.cpu()[:, :true_z.shape[1]] - true_z).norm(dim=1) / true_z.norm(dim=1) if kind == "latent" else None
+               for v, kind in zip(kept, kinds)]
+        summary["latent_relative_error"] = [e.tolist() if e is not None else None for e in err]
     atomic_write_json(summary, args.out / "inversion.json")
     if not args.quiet:
         print(json.dumps({"out": str(args.out), "seconds": summary["seconds"],
@@ -284,7 +308,7 @@ def _attribute(args, ctx) -> None:
 
     if not 0 <= args.fpr < 1:
         raise ValueError(f"--fpr must be in [0, 1), got {args.fpr}")
-    gens, kwargs = _setup(args)
+    loaded, gens, kwargs = _setup(args)
     labels: List[str] = args.names or [f"G{i}" for i in range(len(gens))]
     if len(labels) != len(gens):
         raise ValueError(f"{len(gens)} generators but {len(labels)} names")
@@ -312,9 +336,20 @@ def _attribute(args, ctx) -> None:
     with _folder(args, ATTRIBUTE_RESULTS, gens, ctx) as job:
         run = attribution_experiment(gens, real, calibration, names=labels, num_generated=args.num_generated,
                                      fpr=args.fpr, seed=args.seed, inverter=functools.partial(job.invert, "attribute"),
-                                     **kwargs)
+                                     sources=_sources(args, loaded), **kwargs)
         if ctx.is_main:
             _write_attribution(args, run, len(gens))
+
+
+def _sources(args, loaded) -> list:
+    """What each translator makes its test images from: its task's sources of test images after the real
+    and calibration ones (None: a latent generator, or a scripted one, whose sources are uniform)."""
+    from ..translation_sources import translator_sources
+
+    skip = args.num_real + args.num_calibration
+    return [translator_sources(item.translation, item.module, args.num_generated, direction=args.direction,
+                               domain=args.domain, split=args.split, skip=skip, root=args.data_dir)
+            if item.translation is not None and args.num_generated else None for item in loaded]
 
 
 def _write_attribution(args, run, num_generators: int) -> None:
@@ -334,7 +369,7 @@ def _write_attribution(args, run, num_generators: int) -> None:
     plot_roc(rocs, args.out / "roc.png")
     plot_confusion(report["confusion"]["matrix"], report["confusion"]["labels"], args.out / "confusion.png")
     show = torch.cat([(run.truth == i).nonzero().squeeze(1)[:4] for i in [*range(num_generators), NONE]])
-    names = [Path(p).stem for p in args.generators]
+    names = [Path(p).stem for p in paths_of(args)]
     source = lambda t: "real" if int(t) == NONE else names[int(t)]  # noqa: E731
     decided = run.attribution.decision[show].cpu()
     residuals = run.inversion.residuals[:, show].cpu()
@@ -359,10 +394,13 @@ def _write_attribution(args, run, num_generators: int) -> None:
 def _argv_of(args) -> List[str]:
     """The options that reproduce this run, for the report."""
     out: List[str] = []
-    for g in args.generators:
+    for g in args.generators or []:
         out += ["--generator", str(g)]
-    for key in ("names", "num_generated", "num_real", "num_calibration", "fpr", "restarts", "steps", "lr", "clip",
-                "feature_weight", "seed", "dataset", "split"):
+    for path, (kind, value) in zip(args.scripted or [], args.scripted_inputs or []):
+        shape = ",".join(map(str, value)) if kind == "source" else str(value)
+        out += ["--scripted", str(path), "--source-shape" if kind == "source" else "--latent-dim", shape]
+    for key in ("direction", "domain", "names", "num_generated", "num_real", "num_calibration", "fpr", "restarts",
+                "steps", "lr", "source_lr", "clip", "feature_weight", "seed", "dataset", "split"):
         v = getattr(args, key, None)
         if v is None or v is False:
             continue

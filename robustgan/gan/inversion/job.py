@@ -5,7 +5,7 @@ up to eight near-equal ones of at least 25 images (:func:`robustgan.units.split`
 images [a, b) is inverted with seed ``seed + a``, the rule :func:`~.invert.invert` itself uses for its
 chunks. A unit's result so depends on nothing but its images and the settings: a run spread over the
 processes of a ``torchrun`` launch, or one resumed after a kill, gives the numbers of one
-uninterrupted process (and, with ``chunk``, exactly those of ``invert(..., chunk=chunk)``).
+uninterrupted process (and, with ``chunk``, exactly those of ``invert_any(..., chunk=chunk)``).
 
 Rank 0 alone holds the folder — its lock, the refuse / resume / force decision, the run's identity
 in ``state/identity.json`` — saves each finished unit under ``state/`` and writes the results.
@@ -15,16 +15,17 @@ from __future__ import annotations
 import json
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
-import torch
 from torch import Tensor, nn
 
 from ...distributed import DistContext
 from ...runs import LOCK_NAME, RunRefused, atomic_write_json, check_resume, claim, run_identity, run_lock
 from ...units import UnitStore, Units, split
 from ...validation import check_images
-from .invert import LatentInversion, as_generator_list, invert
+from .invert import as_generator_list
+from .mixed import Inversion, invert_any
+from .parts import merge, pack
 
 STATE = "state"  # the run folder's sub-folder of finished units and the run's identity
 
@@ -37,15 +38,6 @@ def unit_cuts(m: int, chunk: Optional[int] = None) -> List[slice]:
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, got {chunk}")
     return [slice(a, min(a + chunk, m)) for a in range(0, m, chunk)]
-
-
-def merge(parts: Sequence[Mapping[str, Any]]) -> LatentInversion:
-    """One :class:`LatentInversion` of the units' results, images in unit order."""
-    def cat(key: str) -> Tensor:
-        return torch.cat([p[key] for p in parts], dim=1)
-
-    return LatentInversion(cat("latents"), cat("reconstructions"), cat("residuals"), cat("loss"),
-                           int(parts[0]["steps"]), int(parts[0]["restarts"]), sum(int(p["redrawn"]) for p in parts))
 
 
 class InversionRun:
@@ -91,10 +83,10 @@ class InversionRun:
         atomic_write_json(run_identity(self.settings), identity_file)
 
     def invert(self, phase: str, generators: Sequence[nn.Module], images: Tensor, *, seed: int = 0,
-               chunk: Optional[int] = None, progress: bool = False, **kwargs: Any) -> LatentInversion:
-        """:func:`~.invert.invert` of ``images`` (same arguments), unit by unit: finished units of an
-        earlier run are loaded, the rest shared over the processes; every rank gets the whole result
-        (on the CPU)."""
+               chunk: Optional[int] = None, progress: bool = False, **kwargs: Any) -> Inversion:
+        """:func:`~.mixed.invert_any` of ``images`` (same arguments: latent and image-conditioned
+        generators alike), unit by unit: finished units of an earlier run are loaded, the rest shared
+        over the processes; every rank gets the whole result (on the CPU)."""
         gens = as_generator_list(generators)
         check_images(images)
         cuts = unit_cuts(images.shape[0], chunk)
@@ -102,8 +94,7 @@ class InversionRun:
 
         def unit(i: int) -> Dict[str, Any]:
             c = cuts[i]
-            r = invert(gens, images[c], seed=seed + c.start, progress=progress and self.ctx.is_main, **kwargs)
-            return {"latents": r.latents, "reconstructions": r.reconstructions, "residuals": r.residuals,
-                    "loss": r.loss, "redrawn": r.redrawn, "steps": r.steps, "restarts": r.restarts}
+            return pack(invert_any(gens, images[c], seed=seed + c.start, progress=progress and self.ctx.is_main,
+                                   **kwargs))
 
         return merge(self.units.map(phase, len(cuts), unit, f"{phase} ({images.shape[0]} images)"))
