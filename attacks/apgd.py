@@ -27,7 +27,7 @@ from ._common import (AttackResult, Queries, Norm, adversarial_loss, finish, foo
 
 
 def _rule(p: float, sparsity: Optional[float] = 0.2) -> APGD:
-    return APGD(p, sparsity=sparsity, box=Box(0, 1) if p == 1 else None)
+    return APGD(p, sparsity=sparsity)
 
 
 def _start(p: float):

@@ -47,7 +47,7 @@ def ddn(model: nn.Module, x: Tensor, y: Tensor, *, steps: int = 100, gamma: floa
     targeted = target is not None
     success = fooled(targeted)
     constraint = Ball(2, init_epsilon) & Box(0.0, 1.0)
-    rule = DDNStep(gamma, box=constraint.box, generator=generator_for(seed, generator))
+    rule = DDNStep(gamma, generator=generator_for(seed, generator))
     res = optimize(
         model, x, adversarial_loss("ce", targeted), step=rule, steps=steps, constraint=constraint,
         target=target if targeted else y, success=success, score=smallest_success(2.0, success),

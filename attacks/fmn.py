@@ -71,7 +71,7 @@ def fmn(model: nn.Module, x: Tensor, y: Tensor, *, norm: FMNNorm = "l2", steps: 
     # ε starts at one coordinate (L0) or unbounded, i.e. the whole box (its largest distance).
     constraint = L0Ball(1.0) & box if p == 0 else Ball(p, largest_norm(x, p, box)) & box
     rule = FMNStep(p, alpha_init=alpha_init, alpha_final=alpha_final, gamma_init=gamma_init,
-                   gamma_final=gamma_final, box=constraint.box)
+                   gamma_final=gamma_final)
     margin = TargetMargin(float("inf")) if targeted else Margin(float("inf"))
     res = optimize(
         model, x, margin, step=rule, steps=steps, constraint=constraint,

@@ -20,6 +20,12 @@ from .constraints import Box
 
 StepSize = Union[float, Tensor]
 UNIT_BOX = (0.0, 1.0)  # the library's pixel range: images are float tensors in [0, 1]
+CONSTRAINT_BOX = "constraint"  # a rule's ``box`` default: the box of the loop's constraint (RuleContext.box)
+
+
+def resolve_box(box: Union[Box, None, str], context: "RuleContext") -> Optional[Box]:
+    """A rule's box: the one it was given (None: no box), or the loop's constraint's by default."""
+    return context.box if isinstance(box, str) else box
 
 
 def _rows(t: Tensor, rows: Optional[Tensor]) -> Tensor:

@@ -14,13 +14,13 @@ markedly sparser. The exact projection onto the L1 ball ∩ box (the loop's) mak
 from __future__ import annotations
 
 import math
-from typing import List, Optional
+from typing import List, Optional, Union
 
 import torch
 from torch import Tensor
 
 from ..constraints import Box
-from ..steps import RuleContext, StepRule, _bcast, _per_sample_norm, _put, _rows
+from ..steps import CONSTRAINT_BOX, RuleContext, StepRule, _bcast, _per_sample_norm, _put, _rows, resolve_box
 
 
 def apgd_checkpoints(steps: int) -> List[int]:
@@ -76,16 +76,17 @@ class APGD(StepRule):
     point instead (‖x_start − x₀‖₀/1.5, the paper's rule for a warm start such as the previous
     radius of its ε schedule).
 
-    ``box`` (L1): the box the constraint intersects the ball with. Coordinates the box blocks (at a
-    bound, with the step pointing outward) are left out before the top-k is taken, so the whole
-    step lands on coordinates that can move; without it they are ranked like the others and the
-    projection then discards their share of the step (AutoAttack's reference implementation).
+    ``box`` (L1): the box coordinates are blocked by — by default the loop constraint's
+    (``RuleContext.box``). Coordinates the box blocks (at a bound, with the step pointing outward)
+    are left out before the top-k is taken, so the whole step lands on coordinates that can move;
+    with ``box=None`` they are ranked like the others and the projection then discards their share
+    of the step (AutoAttack's reference implementation).
 
     ``initial``: the first step size in units of ε (default 2 for L∞/L2, 1 for L1).
     """
 
     def __init__(self, p: float = float("inf"), initial: Optional[float] = None, alpha: float = 0.75,
-                 rho: float = 0.75, sparsity: Optional[float] = 0.2, box: Optional[Box] = None):
+                 rho: float = 0.75, sparsity: Optional[float] = 0.2, box: Union[Box, None, str] = CONSTRAINT_BOX):
         if p not in (1, 2, float("inf")):
             raise ValueError(f"APGD supports p=1, 2 or inf, got {p}")
         if sparsity is not None and not 0 < sparsity <= 1:
@@ -114,6 +115,7 @@ class APGD(StepRule):
         super().bind(context)
         if context.radius is None:
             raise ValueError("APGD needs a ball constraint: its step size is a multiple of ε")
+        self._box = resolve_box(self.box, context)  # the given box, or the constraint's
         self._eta = self.initial * context.radius.clone().to(self._best.dtype)
         if self.p != 1:
             self._checks = set(apgd_checkpoints(context.steps))
@@ -158,8 +160,8 @@ class APGD(StepRule):
             _put(self._sparse_old, rows, sparse)
             w = torch.where(_bcast(sparser, w), best, w)
             grad = torch.where(_bcast(sparser, grad), _rows(self._best_grad, rows), grad)
-        if self.box is not None:  # the move is −sign(∇): blocked at lo where ∇ > 0, at hi where ∇ < 0
-            blocked = ((w <= self.box.lo) & (grad > 0)) | ((w >= self.box.hi) & (grad < 0))
+        if self._box is not None:  # the move is −sign(∇): blocked at lo where ∇ > 0, at hi where ∇ < 0
+            blocked = ((w <= self._box.lo) & (grad > 0)) | ((w >= self._box.hi) & (grad < 0))
             grad = grad.masked_fill(blocked, 0.0)
         direction = sparse_direction(grad, _rows(self._share, rows))
         self._t += 1

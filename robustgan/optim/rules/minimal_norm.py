@@ -22,7 +22,7 @@ from torch import Tensor
 
 from ..constraints import Box, check_radius, per_sample_radii
 from ..projections import lp_norm
-from ..steps import RuleContext, StepRule, _bcast, _per_sample_norm, _put, _rows
+from ..steps import CONSTRAINT_BOX, RuleContext, StepRule, _bcast, _per_sample_norm, _put, _rows, resolve_box
 
 Radius = Union[float, Tensor]
 _DUAL = {1.0: float("inf"), 2.0: 2.0, float("inf"): 1.0}
@@ -124,7 +124,7 @@ class L0Ball:
 class _MovingRadius(StepRule):
     """Shared plumbing: a step counter for the schedules, the radius cap, the success flags."""
 
-    def __init__(self, p: float, box: Optional[Box]):
+    def __init__(self, p: float, box: Union[Box, None, str]):
         self.p, self.box = float(p), box
 
     def reset(self, w: Tensor, samples: Tensor) -> None:
@@ -135,7 +135,8 @@ class _MovingRadius(StepRule):
         super().bind(context)
         if context.radius is None:
             raise ValueError(f"{type(self).__name__} needs a ball constraint: it moves the ball's radius")
-        self._cap = largest_norm(context.origin, self.p, self.box).to(context.radius.dtype)
+        self._box = resolve_box(self.box, context)  # the given box, or the constraint's
+        self._cap = largest_norm(context.origin, self.p, self._box).to(context.radius.dtype)
 
     def _radius(self, rows: Optional[Tensor]) -> Tensor:
         return _rows(self.context.radius, rows)
@@ -181,7 +182,7 @@ class FMNStep(_MovingRadius):
     """
 
     def __init__(self, p: float = 2.0, *, alpha_init: float = 1.0, alpha_final: Optional[float] = None,
-                 gamma_init: float = 0.05, gamma_final: float = 0.001, box: Optional[Box] = Box(0.0, 1.0)):
+                 gamma_init: float = 0.05, gamma_final: float = 0.001, box: Union[Box, None, str] = CONSTRAINT_BOX):
         if p not in (0, 1, 2, float("inf")):
             raise ValueError(f"FMN supports p = 0, 1, 2 or inf, got {p!r}")
         alpha_final = alpha_init / 100 if alpha_final is None else alpha_final
@@ -211,7 +212,7 @@ class FMNStep(_MovingRadius):
             count = eps - self._slack(self._t)  # the count the schedule tracks, under the ball's slack
             shrink = torch.minimum(torch.minimum(count - 1, (count * (1 - gamma)).floor()), best)
             grow = torch.maximum(count + 1, (count * (1 + gamma)).floor())
-            grow = torch.where(found, grow, torch.maximum(grow, count + l0_to_boundary(w, grad, loss, self.box)))
+            grow = torch.where(found, grow, torch.maximum(grow, count + l0_to_boundary(w, grad, loss, self._box)))
             new = torch.where(success, shrink, grow).clamp_min(1) + self._slack(self._t + 1)
         else:
             slope = lp_norm(grad, _DUAL[self.p]).clamp_min(1e-12)
@@ -245,7 +246,7 @@ class DDNStep(_MovingRadius):
     """
 
     def __init__(self, gamma: float = 0.05, *, alpha_init: float = 1.0, alpha_final: float = 0.01,
-                 box: Optional[Box] = Box(0.0, 1.0), generator: Optional[torch.Generator] = None):
+                 box: Union[Box, None, str] = CONSTRAINT_BOX, generator: Optional[torch.Generator] = None):
         if not 0 < gamma < 1:
             raise ValueError(f"gamma must be in (0, 1), got {gamma}")
         if not (alpha_init > 0 and alpha_final >= 0):
