@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional
 
 from torch import Tensor, nn
 
+from .layers import MinibatchDiscrimination
 from .models import PLANS, Critique, _check_positive, _check_size, dcgan_init, downsampling_layers, norm_layer
 
 ENERGIES = ("l1", "l2")
@@ -19,7 +20,7 @@ class AutoencoderDiscriminator(nn.Module):
     """DCGAN-style conv encoder → ``code_dim`` bottleneck → transposed-conv decoder; energy per sample."""
 
     def __init__(self, image_size: int = 28, channels: int = 1, width: int = 64, code_dim: int = 64,
-                 energy: str = "l2", norm: str = "batch"):
+                 energy: str = "l2", norm: str = "batch", minibatch_discrimination: int = 0):
         super().__init__()
         _check_size(image_size)
         _check_positive(channels=channels, width=width, code_dim=code_dim)
@@ -33,7 +34,9 @@ class AutoencoderDiscriminator(nn.Module):
         enc = downsampling_layers(dplan, chans, norm)
         self.side = {28: 7, 32: 4}[image_size]  # spatial size after the encoder's convolutions
         self.encoder = nn.Sequential(*enc, nn.Flatten(), nn.Linear(4 * width * self.side ** 2, code_dim))
-        self.project = nn.Linear(code_dim, 4 * width * self.side ** 2)
+        k = self.minibatch_discrimination = minibatch_discrimination
+        self.mbd = MinibatchDiscrimination(code_dim, k) if k else nn.Identity()  # the decoder sees batch statistics
+        self.project = nn.Linear(code_dim + k, 4 * width * self.side ** 2)
         dec: List[nn.Module] = []
         gchans = [4 * width, 2 * width, width, channels]
         for i, (k, s, p) in enumerate(gplan[1:]):
@@ -46,18 +49,21 @@ class AutoencoderDiscriminator(nn.Module):
 
     def config(self) -> Dict[str, Any]:
         return {"image_size": self.image_size, "channels": self.channels, "width": self.width,
-                "code_dim": self.code_dim, "energy": self.energy, "norm": self.norm}
+                "code_dim": self.code_dim, "energy": self.energy, "norm": self.norm,
+                "minibatch_discrimination": self.minibatch_discrimination}
+
+    def _decode(self, code: Tensor) -> Tensor:
+        """Bottleneck code (with its minibatch features, when on) → reconstruction in [−1, 1]."""
+        return self.decoder(self.project(self.mbd(code)).view(-1, 4 * self.width, self.side, self.side))
 
     def reconstruct(self, x: Tensor) -> Tensor:
         """The autoencoder's reconstruction of images in [0, 1], also in [0, 1]."""
-        h = x.mul(2).sub(1)
-        code = self.encoder(h)
-        return self.decoder(self.project(code).view(-1, 4 * self.width, self.side, self.side)).add(1).mul(0.5)
+        return self._decode(self.encoder(x.mul(2).sub(1))).add(1).mul(0.5)
 
     def critique(self, x: Tensor, y: Optional[Tensor] = None) -> Critique:
         h = x.mul(2).sub(1)
         code = self.encoder(h)
-        rec = self.decoder(self.project(code).view(-1, 4 * self.width, self.side, self.side))
+        rec = self._decode(code)
         diff = rec - h
         energy = diff.abs() if self.energy == "l1" else diff.pow(2)
         return Critique(energy.flatten(1).mean(1), embedding=code)

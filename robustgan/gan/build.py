@@ -12,8 +12,10 @@ import torch
 from torch import nn
 
 from ..models.checkpoint import safe_load
+from .archs import DISCRIMINATORS, GENERATORS, arch_kwargs, build_arch
 from .autoencoder import AutoencoderDiscriminator
 from .config import GANConfig
+from .style.build import KIND as STYLE, build_style_generator, style_kwargs
 from .models import DCGANDiscriminator, DCGANGenerator
 from .tricks import apply_spectral_norm
 
@@ -23,6 +25,8 @@ PathLike = Union[str, os.PathLike]
 
 def model_kwargs(cfg: GANConfig, image_size: int, channels: int, num_classes: int) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """Constructor arguments of (G, D) for a resolved config and a dataset's shape."""
+    if cfg.arch in GENERATORS:
+        return arch_kwargs(cfg, image_size, channels)
     spec = cfg.spec
     conditional = cfg.conditional or spec.conditioning in ("concat", "aux")
     if conditional and num_classes < 2:
@@ -41,17 +45,27 @@ def model_kwargs(cfg: GANConfig, image_size: int, channels: int, num_classes: in
              "aux_classes": num_classes if spec.conditioning == "aux" else 0,
              "code_categorical": g["code_categorical"], "code_continuous": g["code_continuous"]}
     d["spectral_norm"] = cfg.spectral_norm
+    d["minibatch_discrimination"] = cfg.minibatch_discrimination
+    if cfg.arch == STYLE:  # a style-based G against DCGAN's D
+        g = style_kwargs(cfg, image_size, channels)
     return g, d
 
 
 def build_generator(kwargs: Dict[str, Any]) -> DCGANGenerator:
+    if kwargs.get("kind") in GENERATORS:
+        return build_arch(GENERATORS, kwargs)
+    if kwargs.get("kind") == STYLE:
+        return build_style_generator(kwargs)
     return DCGANGenerator(**kwargs)
 
 
 def build_discriminator(kwargs: Dict[str, Any]) -> nn.Module:
     kwargs = dict(kwargs)
     kind, sn = kwargs.pop("kind"), kwargs.pop("spectral_norm", False)
-    d = AutoencoderDiscriminator(**kwargs) if kind == "autoencoder" else DCGANDiscriminator(**kwargs)
+    if kind in DISCRIMINATORS:
+        d = build_arch(DISCRIMINATORS, {"kind": kind, **kwargs})
+    else:
+        d = AutoencoderDiscriminator(**kwargs) if kind == "autoencoder" else DCGANDiscriminator(**kwargs)
     return apply_spectral_norm(d) if sn else d
 
 

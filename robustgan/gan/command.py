@@ -53,7 +53,8 @@ def _train_parser(gsub) -> None:
                                       "image-to-image GAN (pix2pix, cyclegan, srgan, stargan)")
     p.add_argument("--loss", default=d.loss, help="DCGAN's loss, one of: " + ", ".join(loss_names()))
     p.add_argument("--arch", default=d.arch, choices=(*ARCHS, *TRANSLATION_ARCHS),
-                   help="dcgan (latent → image), or an image-to-image GAN trained on --task")
+                   help="dcgan (latent → image), progressive (growing, Karras et al.), lapgan (Laplacian pyramid), "
+                        "style (style-based G, Karras et al. 2019), or an image-to-image GAN trained on --task")
     _common_data(p)
     p.add_argument("--split", default="train", choices=("train", "test"), help="which split to learn")
     add_num_examples(p, None, "use only the first N images of the split (default: all; a translation task: N in a "
@@ -84,6 +85,14 @@ def _train_parser(gsub) -> None:
     p.add_argument("--instance-noise-anneal", type=int, default=d.instance_noise_anneal, help="steps to anneal σ to 0")
     p.add_argument("--gp-weight", type=float, default=d.gp_weight, help="λ of WGAN-GP / DRAGAN")
     p.add_argument("--clip", type=float, default=d.clip, help="WGAN weight-clipping bound")
+    p.add_argument("--minibatch-discrimination", type=int, default=d.minibatch_discrimination, metavar="K",
+                   help="K minibatch-discrimination kernels before D's score (Salimans et al. 2016; 0 = off)")
+    p.add_argument("--progressive-steps", type=int, default=d.progressive_steps,
+                   help="--arch progressive: iterations per fade-in and per stabilisation phase")
+    p.add_argument("--mapping-layers", type=int, default=None,
+                   help="--arch style: FC layers of the mapping network z → w (1-8; default 4)")
+    p.add_argument("--style-mixing", type=float, default=None,
+                   help="--arch style: probability of style mixing per batch (default 0.9)")
     p.add_argument("--sample-every", type=int, default=500, help="generator steps between sample grids")
     p.add_argument("--checkpoint-every", type=int, default=500, help="generator steps between checkpoints")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summaries")
@@ -101,6 +110,8 @@ def _sample_parser(gsub) -> None:
     add_device(p)
     p.add_argument("--no-ema", action="store_true", help="use the trained weights even if EMA weights exist")
     p.add_argument("--truncation", type=float, default=None, help="redraw latent entries with |z| above this")
+    p.add_argument("--psi", type=float, default=None,
+                   help="style generators: truncation ψ in W toward the mean w (1 = off, 0 = the mean image)")
     p.add_argument("--label", type=int, default=None, help="class to draw (conditional generators)")
     p.add_argument("--interpolate", type=int, default=None, metavar="ROWS",
                    help="ROWS spherical interpolations between random latents, --nrow points each")
@@ -168,7 +179,9 @@ def run_train(args) -> None:
                     lr_g=args.lr_g, lr_d=args.lr_d, betas=tuple(args.betas) if args.betas else None,
                     d_steps=args.d_steps, d_norm=args.d_norm, spectral_norm=args.spectral_norm, seed=args.seed,
                     ema=args.ema, label_smoothing=args.label_smoothing, instance_noise=args.instance_noise,
-                    instance_noise_anneal=args.instance_noise_anneal, gp_weight=args.gp_weight, clip=args.clip)
+                    instance_noise_anneal=args.instance_noise_anneal, gp_weight=args.gp_weight, clip=args.clip,
+                    minibatch_discrimination=args.minibatch_discrimination, progressive_steps=args.progressive_steps,
+                    mapping_layers=args.mapping_layers, style_mixing=args.style_mixing)
     if args.resume:
         cfg = _resumed_config(args, cfg)
     cfg.resolved()  # fail on bad settings before loading data
@@ -261,6 +274,10 @@ def run_sample(args) -> None:
     from .metrics import generate
 
     g = _generator(args)
+    if args.psi is not None:
+        if not hasattr(g, "truncation_psi"):
+            raise ValueError("--psi truncates in W: it needs a style-based generator (gan train --arch style)")
+        g.truncation_psi = float(args.psi)
     gen = torch.Generator().manual_seed(args.seed)
     device = next(g.parameters()).device
     if args.interpolate is not None or args.arithmetic is not None:

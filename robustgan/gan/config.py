@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional, Tuple
 from .models import NORMS
 from .registry import LossSpec, get_loss
 
-ARCHS = ("dcgan",)
+ARCHS = ("dcgan", "progressive", "lapgan", "style")
 OPTIMIZERS = ("adam", "rmsprop")
 
 
@@ -23,7 +23,13 @@ class GANConfig:
     ``instance_noise_anneal`` steps (0 = constant). Per-loss: ``gp_weight`` (WGAN-GP, DRAGAN),
     ``clip`` (WGAN), ``ebgan_margin``, ``pt_weight``, ``began_gamma``, ``began_lambda_k``,
     ``info_categorical``, ``info_continuous``, ``info_weight`` (InfoGAN), ``aux_weight`` (AC-GAN),
-    ``code_dim`` (autoencoder bottleneck).
+    ``code_dim`` (autoencoder bottleneck). ``minibatch_discrimination``: kernels of Salimans et al.'s
+    minibatch discrimination before D's score (0 = off; any arch and loss). ``arch``: 'dcgan',
+    'progressive' (Karras et al. 2018; ``progressive_steps`` iterations per fade-in and per
+    stabilisation phase) or 'lapgan' (Denton et al. 2015); the last two are unconditional.
+    ``arch="style"`` (unconditional too; a style-based generator against DCGAN's discriminator):
+    ``mapping_layers`` (FC layers z → w, default 4) and ``style_mixing`` (probability of mixing
+    regularisation, default 0.9); None elsewhere, so other archs' run identities are as before.
     """
 
     loss: str = "non-saturating"
@@ -55,6 +61,10 @@ class GANConfig:
     info_weight: float = 1.0
     aux_weight: float = 1.0
     code_dim: int = 64
+    mapping_layers: Optional[int] = None
+    style_mixing: Optional[float] = None
+    minibatch_discrimination: int = 0
+    progressive_steps: int = 1000
 
     @property
     def spec(self) -> LossSpec:
@@ -76,6 +86,9 @@ class GANConfig:
             d_norm=self.d_norm or d.get("d_norm", "batch"),
             conditional=self.conditional or spec.conditioning in ("concat", "aux"),
         )
+        if cfg.arch == "style":
+            cfg = replace(cfg, mapping_layers=4 if cfg.mapping_layers is None else cfg.mapping_layers,
+                          style_mixing=0.9 if cfg.style_mixing is None else cfg.style_mixing)
         cfg.validate()
         return cfg
 
@@ -83,7 +96,8 @@ class GANConfig:
         spec = self.spec
         if self.arch not in ARCHS:
             raise ValueError(f"unknown GAN architecture {self.arch!r}; choose one of {ARCHS}")
-        for name in ("latent_dim", "width", "batch_size", "code_dim"):
+        self._check_arch()
+        for name in ("latent_dim", "width", "batch_size", "code_dim", "progressive_steps"):
             v = getattr(self, name)
             if not isinstance(v, int) or v <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
@@ -115,6 +129,31 @@ class GANConfig:
             raise ValueError("infogan needs at least one latent code (info_categorical or info_continuous)")
         if spec.conditioning == "info" and self.conditional:
             raise ValueError("infogan learns its own codes; it is not combined with label conditioning here")
+        self._validate_style()
+
+    def _check_arch(self) -> None:
+        """The growing and pyramid archs score unconditionally; minibatch discrimination needs K ≥ 0."""
+        spec = self.spec
+        k = self.minibatch_discrimination
+        if not isinstance(k, int) or isinstance(k, bool) or k < 0:
+            raise ValueError(f"minibatch_discrimination must be an integer ≥ 0 (kernels; 0 = off), got {k!r}")
+        growing = self.arch in ("progressive", "lapgan")
+        if growing and (self.conditional or spec.conditioning != "none" or spec.discriminator != "dcgan"):
+            raise ValueError(f"arch {self.arch!r} is unconditional with a score discriminator: it takes the "
+                             f"unconditional losses of the table, not {spec.name!r}")
+
+    def _validate_style(self) -> None:
+        """The style arch's own settings: refused for the other archs, checked for it."""
+        if self.arch != "style":
+            if self.mapping_layers is not None or self.style_mixing is not None:
+                raise ValueError("mapping_layers and style_mixing are settings of arch='style'")
+            return
+        if self.conditional or self.spec.conditioning != "none":
+            raise ValueError(f"arch='style' is unconditional: it takes no class or code inputs ({self.spec.name})")
+        if self.mapping_layers is not None and not (isinstance(self.mapping_layers, int) and 1 <= self.mapping_layers <= 8):
+            raise ValueError(f"mapping_layers must be an integer in [1, 8], got {self.mapping_layers!r}")
+        if self.style_mixing is not None and not 0.0 <= self.style_mixing <= 1.0:
+            raise ValueError(f"style_mixing must be a probability in [0, 1], got {self.style_mixing}")
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain values only, so a checkpoint stays loadable with ``weights_only=True``."""

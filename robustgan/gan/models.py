@@ -15,6 +15,8 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
+from .layers import MinibatchDiscrimination
+
 # (kernel, stride, padding) of the four layers; the discriminator mirrors the generator.
 PLANS: Dict[int, Dict[str, List[Tuple[int, int, int]]]] = {
     28: {"g": [(7, 1, 0), (3, 1, 1), (4, 2, 1), (4, 2, 1)],   # 1 → 7 → 7 → 14 → 28
@@ -159,6 +161,11 @@ class DCGANGenerator(nn.Module):
         return cat, cont
 
 
+def minibatch_head(features: int, kernels: int) -> nn.Module:
+    """Flatten → minibatch discrimination (``kernels``) → linear score: the head of a batch-aware discriminator."""
+    return nn.Sequential(nn.Flatten(), MinibatchDiscrimination(features, kernels), nn.Linear(features + kernels, 1))
+
+
 def downsampling_layers(plan, chans: List[int], norm: str) -> List[nn.Module]:
     """The DCGAN discriminator's strided convolutions (all but the plan's last), no norm on the first."""
     layers: List[nn.Module] = []
@@ -176,10 +183,13 @@ class DCGANDiscriminator(nn.Module):
     ``width`` is DCGAN's ``ndf``. ``num_classes`` conditions on labels (an embedded label map as
     an extra input channel); ``aux_classes`` adds the AC-GAN classifier head; ``code_categorical``
     / ``code_continuous`` add InfoGAN's Q head. ``norm`` is 'batch' (DCGAN), 'layer' or 'none'.
+    ``minibatch_discrimination`` > 0 puts that many minibatch-discrimination kernels (Salimans et al.
+    2016) on the flattened last features, and the score becomes a linear layer on [features | o].
     """
 
     def __init__(self, image_size: int = 28, channels: int = 1, width: int = 64, norm: str = "batch",
-                 num_classes: int = 0, aux_classes: int = 0, code_categorical: int = 0, code_continuous: int = 0):
+                 num_classes: int = 0, aux_classes: int = 0, code_categorical: int = 0, code_continuous: int = 0,
+                 minibatch_discrimination: int = 0):
         super().__init__()
         _check_size(image_size)
         _check_positive(channels=channels, width=width)
@@ -190,8 +200,10 @@ class DCGANDiscriminator(nn.Module):
         plan = PLANS[image_size]["d"]
         chans = [channels + (1 if num_classes else 0), width, 2 * width, 4 * width]
         self.main = nn.Sequential(*downsampling_layers(plan, chans, norm))
+        self.minibatch_discrimination = minibatch_discrimination
         k, s, p = plan[-1]
-        self.head = nn.Conv2d(4 * width, 1, k, s, p, bias=False)
+        self.head = (minibatch_head(4 * width * k * k, minibatch_discrimination) if minibatch_discrimination
+                     else nn.Conv2d(4 * width, 1, k, s, p, bias=False))
         self.aux_head = nn.Conv2d(4 * width, aux_classes, k, s, p) if aux_classes else None
         q = code_categorical + code_continuous
         self.q_head = nn.Conv2d(4 * width, q, k, s, p) if q else None
@@ -200,7 +212,8 @@ class DCGANDiscriminator(nn.Module):
     def config(self) -> Dict[str, Any]:
         return {"image_size": self.image_size, "channels": self.channels, "width": self.width, "norm": self.norm,
                 "num_classes": self.num_classes, "aux_classes": self.aux_classes,
-                "code_categorical": self.code_categorical, "code_continuous": self.code_continuous}
+                "code_categorical": self.code_categorical, "code_continuous": self.code_continuous,
+                "minibatch_discrimination": self.minibatch_discrimination}
 
     def critique(self, x: Tensor, y: Optional[Tensor] = None) -> Critique:
         h = x.mul(2).sub(1)

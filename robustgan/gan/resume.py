@@ -22,12 +22,22 @@ def read_checkpoint(ctx: distributed.DistContext, path: Optional[Path], device: 
     return ctx.main_only(read)
 
 
+def with_new_defaults(recorded: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """A run identity recorded before a config field existed, with that field at its default (the value
+    the old run had in effect), so adding an option does not make every earlier run unresumable."""
+    if not recorded or "settings" not in recorded:
+        return recorded
+    defaults = GANConfig().to_dict()
+    return {**recorded, "settings": {**{k: defaults[k] for k in defaults if k not in recorded["settings"]},
+                                     **recorded["settings"]}}
+
+
 def check_same_run(state: Dict[str, Any], cfg: GANConfig, generator_kwargs: Dict[str, Any],
                    identity: Optional[Dict[str, Any]], path: Optional[Path]) -> None:
     """Refuse a checkpoint of other settings, other data or (given ``identity``) another run: resuming
     it would silently continue a different run."""
     if identity is not None:
-        check_resume(state.get("run"), {**cfg.to_dict(), **identity}, path)
+        check_resume(with_new_defaults(state.get("run")), {**cfg.to_dict(), **identity}, path)
     saved = GANConfig.from_dict(state["config"]).resolved().to_dict()
     differ = sorted(key for key, v in cfg.to_dict().items() if saved[key] != v)
     if differ:

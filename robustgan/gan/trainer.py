@@ -129,11 +129,19 @@ def _train_gan(ctx: distributed.DistContext, images: Tensor, labels: Optional[Te
     schedule = Schedule(steps, sample_every, checkpoint_every, log_every)
     schedule.check()
     cfg, num_classes = _checked_config(ctx, images, labels, config, num_classes)
-    trainer = GANTrainer(ctx, images, labels, cfg, num_classes=num_classes, device=torch.device(device),
+    trainer = _trainer_class(cfg)(ctx, images, labels, cfg, num_classes=num_classes, device=torch.device(device),
                          schedule=schedule, out_dir=out_dir, identity=identity)
     if resume:
         trainer.restore()
     return trainer.run(progress)
+
+
+def _trainer_class(cfg: GANConfig) -> type:
+    """GANTrainer, or LAPGAN's, which trains one generator and discriminator per pyramid level."""
+    if cfg.arch == "lapgan":
+        from .lapgan.trainer import LAPGANTrainer
+        return LAPGANTrainer
+    return GANTrainer
 
 
 def _checked_config(ctx: distributed.DistContext, images: Tensor, labels: Optional[Tensor], config: GANConfig,
@@ -169,6 +177,8 @@ class GANTrainer:
         self.local = slice(ctx.rank * cfg.batch_size // ctx.world, (ctx.rank + 1) * cfg.batch_size // ctx.world)
         self._build_models(images.shape[-1], images.shape[1])
         self.noise = torch.Generator(device=device).manual_seed(noise_seed(cfg.seed, ctx.rank))
+        if hasattr(self.G, "noise_source"):  # a style-based G draws its noise and mixing from the run's source
+            self.G.noise_source = self.noise
         self.batches = Batches(images.to(device), labels.to(device) if labels is not None else None,
                                cfg.batch_size, cfg.seed)
         self.step, self.history = 0, []
@@ -240,12 +250,7 @@ class GANTrainer:
         if penalty is not None:
             record["penalty"] = penalty.detach()
             loss_d = loss_d + penalty
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.ctx.average_gradients(D.parameters())
-        self.opt_d.step()
-        if spec.clip:
-            clip_weights(D, cfg.clip)
+        self.update_d(loss_d)
         convergence = self._steer_began(cr, cf) if spec.name == "began" else None
         return DiscriminatorStep(z, fake, y_fake, loss_d, convergence)
 
@@ -263,18 +268,38 @@ class GANTrainer:
         gradients), then the EMA weights follow."""
         cg = self.D.critique(add_instance_noise(last.fake, sigma, self.noise), self._condition(last.y_fake))
         loss_g = generator_objective(self.spec, self.cfg, self.G, cg, last.y_fake, last.z)
+        self.update_g(loss_g)
+        return loss_g
+
+    def update_d(self, loss_d: Tensor) -> None:
+        """D's optimiser step on ``loss_d`` (gradients averaged over the ranks), then WGAN's clipping."""
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.ctx.average_gradients(self.D.parameters())
+        self.opt_d.step()
+        if self.spec.clip:
+            clip_weights(self.D, self.cfg.clip)
+
+    def update_g(self, loss_g: Tensor) -> None:
+        """G's optimiser step on ``loss_g`` (only G's weights receive gradients), then the EMA weights follow."""
         self.opt_g.zero_grad(set_to_none=True)
         torch.autograd.backward(loss_g, inputs=self.g_params)
         self.ctx.average_gradients(self.g_params)
         self.opt_g.step()
         if self.ema_G is not None:
             ema_update(self.ema_G, self.G, self.cfg.ema)
-        return loss_g
+
+    def advance(self) -> None:
+        """Models with a step-driven schedule (progressive growing) take this iteration's resolution and α."""
+        for module in (self.G, self.D, self.ema_G):
+            if module is not None and hasattr(module, "advance"):
+                module.advance(self.step)
 
     def train_step(self) -> None:
         """One iteration: ``d_steps`` discriminator updates, one generator update, then what is due."""
         cfg = self.cfg
         sigma = instance_noise_std(self.step, cfg.instance_noise, cfg.instance_noise_anneal)
+        self.advance()
         record: Dict[str, Tensor] = {}
         for i in range(cfg.d_steps):
             d = self.d_step(sigma, i == cfg.d_steps - 1, record)

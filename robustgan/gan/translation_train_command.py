@@ -19,7 +19,8 @@ from .translation_sources import DEFAULT_TASK
 # DCGAN's own flags (each its GANConfig field): meaningless for a translation arch
 DCGAN_ONLY = ("--loss", "--latent-dim", "--conditional", "--optimizer", "--lr-g", "--lr-d", "--betas", "--d-steps",
               "--d-norm", "--spectral-norm", "--label-smoothing", "--instance-noise", "--instance-noise-anneal",
-              "--gp-weight", "--clip")
+              "--gp-weight", "--clip", "--minibatch-discrimination", "--progressive-steps",
+              "--mapping-layers", "--style-mixing")
 TRANSLATION_ONLY = ("--task", "--baseline", "--lambda-l1", "--lambda-cycle", "--content")
 OWN = {"--baseline": ("pix2pix", "srgan"), "--lambda-l1": ("pix2pix",), "--lambda-cycle": ("cyclegan",),
        "--content": ("srgan",)}

@@ -5,6 +5,11 @@ A recipe over :func:`robustgan.optim.optimize` with the latent as the parametris
 batch, the best restart per (generator, image) is kept, and stochastic clipping (Lipton &
 Tripathi 2017) re-draws latent coordinates that leave ``[−clip, clip]``.
 
+``space`` picks the variable: ``"z"`` (any generator), or a style-based generator's ``"w"`` / ``"w+"``
+(Image2StyleGAN, :class:`~robustgan.optim.style_latents.StyleLatents`), started from the mean w̄.
+Generators with noise inputs run on their fixed noise, so every space inverts the same
+deterministic G and the pixel residuals compare across spaces.
+
 Sample ``s = k·M + m`` of the run is image ``m`` under generator ``k``; restart ``r`` of it is row
 ``r·K·M + s``. Restart ``r``'s starting latents and clipping draws depend only on ``seed`` and
 ``r``, so a run with more restarts contains the runs with fewer: the best residual never rises.
@@ -24,6 +29,8 @@ from ...deprecation import renamed_attributes
 from ...optim.clipping import StochasticClip, stochastic_clip
 from ...optim.freeze import frozen
 from ...optim.latent import Latents
+from ...optim.style_latents import SPACES as STYLE_SPACES, StyleLatents
+from ..style.noise import fixed_noise
 from ...validation import check_images
 
 Generators = Union[nn.Module, Sequence[nn.Module]]
@@ -40,13 +47,14 @@ class LatentInversion:
     the objective (a feature term only guides the search); ``loss`` is the objective's value.
     """
 
-    latents: Tensor          # (K, M, D)
+    latents: Tensor          # (K, M, D); space "w+": (K, M, num_ws, w_dim) when all generators share it
     reconstructions: Tensor  # (K, M, C, H, W)
     residuals: Tensor        # (K, M)
     loss: Tensor             # (K, M)
     steps: int
     restarts: int
     redrawn: int             # latent coordinates re-drawn by stochastic clipping, over all rows and steps
+    space: str = "z"         # the variable: "z", or a style-based generator's "w" / "w+"
 
     @property
     def best(self) -> Tensor:
@@ -56,7 +64,7 @@ class LatentInversion:
     def select(self, index) -> "LatentInversion":
         """The same inversion restricted to some images (``index`` along M: a slice or indices)."""
         return LatentInversion(self.latents[:, index], self.reconstructions[:, index], self.residuals[:, index],
-                               self.loss[:, index], self.steps, self.restarts, self.redrawn)
+                               self.loss[:, index], self.steps, self.restarts, self.redrawn, self.space)
 
 
 def as_generator_list(generators: Generators) -> List[nn.Module]:
@@ -101,6 +109,7 @@ def invert(
     seed: int = 0,
     chunk: Optional[int] = None,
     progress: bool = False,
+    space: str = "z",
 ) -> LatentInversion:
     """Invert every image under every generator in one batched optimisation (per chunk of images).
 
@@ -116,19 +125,26 @@ def invert(
             λ·‖Φ(G(z)) − Φ(x)‖²/‖Φ(x)‖² at a named layer of a (frozen) network.
         seed: starting latents and clipping draws.
         chunk: images per batched run (default: all); rows per run = restarts · K · chunk.
+        space: ``"z"`` (the default), or ``"w"`` / ``"w+"`` for style-based generators: restart 0
+            starts at w̄, restart r ≥ 1 at w = mapping(z_r); no clipping there (W has no box prior).
     """
     gens = as_generator_list(generators)
     check_images(images)
     check_budget(restarts, steps, lr)
     if clip is not None and not clip > 0:
         raise ValueError(f"clip must be positive or None, got {clip}")
+    if space not in ("z", *STYLE_SPACES):
+        raise ValueError(f"space must be 'z', 'w' or 'w+', got {space!r}")
+    if clip is not None and space != "z":
+        raise ValueError(f"stochastic clipping bounds z's prior box; space={space!r} has none (pass clip=None)")
     if feature_weight < 0 or (feature_weight > 0 and feature_model is None):
         raise ValueError("a feature term needs feature_weight > 0 and a feature_model")
-    parts = over_chunks(images, chunk, seed, device_of(gens[0]), progress, "invert", lambda x, s: _invert_chunk(
-        gens, x, restarts, steps, lr, clip, feature_model, feature_layer, feature_weight, s, progress))
+    with fixed_noise(gens):
+        parts = over_chunks(images, chunk, seed, device_of(gens[0]), progress, "invert", lambda x, s: _invert_chunk(
+            gens, x, restarts, steps, lr, clip, feature_model, feature_layer, feature_weight, s, progress, space))
     latents, recon, loss = (torch.cat([p[i] for p in parts], dim=1) for i in range(3))
     return LatentInversion(latents, recon, pixel_residuals(recon, images), loss, steps, restarts,
-                           sum(p[3] for p in parts))
+                           sum(p[3] for p in parts), space)
 
 
 def check_budget(restarts: int, steps: int, lr: float) -> None:
@@ -167,10 +183,11 @@ def pixel_residuals(reconstructions: Tensor, images: Tensor) -> Tensor:
     return (reconstructions - images.to(reconstructions.device)[None]).flatten(2).pow(2).mean(dim=2)
 
 
-def _invert_chunk(gens, x, restarts, steps, lr, clip, feature_model, feature_layer, feature_weight, seed, progress):
+def _invert_chunk(gens, x, restarts, steps, lr, clip, feature_model, feature_layer, feature_weight, seed, progress,
+                  space):
     k, m = len(gens), x.shape[0]
     assignment = torch.arange(k, device=x.device).repeat_interleave(m)
-    param = Latents(gens, assignment)
+    param = Latents(gens, assignment) if space == "z" else StyleLatents(gens, assignment, space)
     origin = x.repeat(k, 1, 1, 1)
     objective: Objective = PixelMSE()
     model: nn.Module = nn.Identity()
@@ -184,7 +201,9 @@ def _invert_chunk(gens, x, restarts, steps, lr, clip, feature_model, feature_lay
             target = feats[feature_layer] if feature_layer else out
         objective = objective + feature_weight * FeatureMatch(feature_layer, target.repeat(k, *([1] * (target.dim() - 1))))
     n = k * m
-    z0 = _starts(n, restarts, param.latent_dim, clip, seed, x.device)
+    z0 = _starts(n, restarts, max(g.latent_dim for g in gens), clip, seed, x.device)
+    if space != "z":
+        z0 = param.initial(z0)
     rule = Adam(lr)
     if clip is not None:
         rule = StochasticClip(rule, -clip, clip, seed=seed)
@@ -193,8 +212,8 @@ def _invert_chunk(gens, x, restarts, steps, lr, clip, feature_model, feature_lay
         restarts=restarts, init=lambda _o, _r, _g: z0, progress=progress, desc="invert",
     )
     redrawn = rule.redrawn if isinstance(rule, StochasticClip) else 0
-    d = param.latent_dim
-    return (res.variable.reshape(k, m, d), res.x.reshape(k, m, *x.shape[1:]), res.loss.reshape(k, m), redrawn)
+    shape = getattr(param, "variable_shape", (param.latent_dim,))
+    return (res.variable.reshape(k, m, *shape), res.x.reshape(k, m, *x.shape[1:]), res.loss.reshape(k, m), redrawn)
 
 
 __getattr__ = renamed_attributes(__name__, {

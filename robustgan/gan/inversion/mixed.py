@@ -95,11 +95,17 @@ def _source_settings(kwargs: dict, source_idx: List[int], k: int) -> dict:
     return kwargs
 
 
+def _latent_of(lat: LatentInversion, j: int, generator: nn.Module) -> Tensor:
+    """Generator j's kept latents: z cut to its own size (a W or W+ variable is kept as found)."""
+    latents = lat.latents[j]
+    return latents[:, : generator.latent_dim] if lat.space == "z" else latents
+
+
 def _merge(gens, kinds, latent_idx, lat: LatentInversion, source_idx, src: SourceInversion) -> MixedInversion:
     """The two runs' results, generator by generator in the order given."""
     where = {i: (lat, j) for j, i in enumerate(latent_idx)}
     where.update({i: (src, j) for j, i in enumerate(source_idx)})
-    variables = [lat.latents[where[i][1]][:, : gens[i].latent_dim] if kinds[i] == LATENT else src.sources[where[i][1]]
+    variables = [_latent_of(lat, where[i][1], gens[i]) if kinds[i] == LATENT else src.sources[where[i][1]]
                  for i in range(len(gens))]
 
     def stack(field: str) -> Tensor:

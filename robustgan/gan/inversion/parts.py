@@ -22,7 +22,7 @@ def pack(result: Inversion) -> Dict[str, Any]:
                            "loss": result.loss, "redrawn": result.redrawn, "steps": result.steps,
                            "restarts": result.restarts}
     if isinstance(result, LatentInversion):
-        out["latents"] = result.latents
+        out["latents"], out["space"] = result.latents, result.space
     elif isinstance(result, SourceInversion):
         out["sources"] = list(result.sources)
     else:
@@ -39,7 +39,7 @@ def merge(parts: Sequence[Mapping[str, Any]]) -> Inversion:
     common = (cat("reconstructions"), cat("residuals"), cat("loss"), int(first["steps"]), int(first["restarts"]),
               sum(int(p["redrawn"]) for p in parts))
     if "latents" in first:
-        return LatentInversion(cat("latents"), *common)
+        return LatentInversion(cat("latents"), *common, str(first.get("space", "z")))
     key = "sources" if "sources" in first else "variables"
     per = [torch.cat([p[key][k] for p in parts]) for k in range(len(first[key]))]
     if key == "sources":
