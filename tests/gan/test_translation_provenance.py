@@ -201,3 +201,25 @@ def test_torchscript_generators_round_trip(tmp_path, upsamplers, fmnist):
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     with pytest.raises(ValueError, match="TorchScript"):
         load_scripted_generator(tmp_path / "junk.pt", source_shape=(1, 7, 7))
+
+
+def test_round_trip_prior_is_zero_on_the_sources_domain_and_enters_the_objective(upsamplers):
+    from robustgan.gan.inversion.conditioned import round_trip
+
+    class Nearest(nn.Module):
+        source_shape = (1, 7, 7)
+
+        def forward(self, x):
+            return torch.nn.functional.interpolate(x, size=(28, 28), mode="nearest")
+
+    down = lambda y: torch.nn.functional.avg_pool2d(y, 4)  # noqa: E731
+    x = torch.rand(5, 1, 7, 7, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(round_trip(Nearest(), down)(x, None), torch.zeros(5), atol=1e-12)
+    flipped = round_trip(Nearest(), lambda y: 1 - down(y))(x, None)
+    assert torch.allclose(flipped, (2 * x - 1).pow(2).reshape(5, -1).mean(1))
+    with pytest.raises(ValueError, match="way back"):
+        round_trip(Nearest(), lambda y: y)(x, None)
+    images = planted(upsamplers[0], 3, seed=2)[1]
+    res = invert_sources(upsamplers[0], images, restarts=1, steps=10, seed=0,
+                         source_term=round_trip(upsamplers[0], down), source_weight=1.0)
+    assert bool((res.loss > res.residuals).all())

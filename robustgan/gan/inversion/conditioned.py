@@ -141,3 +141,20 @@ def operator_consistency(operator: Callable[[Tensor], Tensor]) -> SourceFn:
         return (x - target).reshape(x.shape[0], -1).pow(2).mean(dim=1)
 
     return term
+
+
+def round_trip(generator: nn.Module, back: Callable[[Tensor], Tensor]) -> SourceFn:
+    """The term ‖x − B(G(x))‖²/P′: the source is a fixed point of the task's way back B from images to
+    sources (SRGAN: the area downsample, pix2pix: a (soft) edge detector, CycleGAN G_ab: G_ba), i.e.
+    it lies in the domain the generator was trained on; for :func:`~.source.invert_sources`'s
+    ``source_term``. Unlike :func:`operator_consistency` it reads the current reconstruction G(x),
+    not the image being inverted, so it constrains the source, not the fit."""
+
+    def term(x: Tensor, _images: Optional[Tensor] = None) -> Tensor:
+        back_x = back(generator(x))
+        if back_x.shape != x.shape:
+            raise ValueError(f"the way back maps reconstructions to {tuple(back_x.shape[1:])}, "
+                             f"the sources are {tuple(x.shape[1:])}")
+        return (x - back_x).reshape(x.shape[0], -1).pow(2).mean(dim=1)
+
+    return term
