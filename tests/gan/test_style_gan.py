@@ -152,3 +152,14 @@ def test_cli_trains_the_style_arch_and_samples_with_psi(tmp_path, capsys):
     assert main(["gan", "sample", "--generator", str(out / "checkpoint.pt"), "--out", str(tmp_path / "s"), "-n", "4",
                  "--psi", "0.5"]) == 0
     assert (tmp_path / "s" / "samples.png").exists()
+    residuals = {}
+    for space in ("z", "w+"):
+        folder = tmp_path / f"inv-{space}"
+        assert main(["invert", "--generator", str(out / "checkpoint.pt"), "--space", space, "-n", "3", "--steps", "15",
+                     "--restarts", "1", "--quiet", "--out", str(folder)]) == 0
+        saved = torch.load(folder / "inversion.pt", weights_only=True)
+        residuals[space] = saved["residuals"]
+        assert saved["residuals"].shape == (1, 3) and bool(torch.isfinite(saved["residuals"]).all())
+    assert not torch.equal(residuals["z"], residuals["w+"])  # --space reaches the inversion
+    with pytest.raises(SystemExit):
+        main(["invert", "--generator", str(out / "checkpoint.pt"), "--space", "x", "--quiet", "--out", str(tmp_path / "bad")])

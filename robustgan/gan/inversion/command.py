@@ -25,6 +25,9 @@ def _inversion_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=0.2, help="Adam step size on z")
     p.add_argument("--source-lr", type=float, default=0.05,
                    help="Adam step size on the source of image-conditioned generators (translators)")
+    p.add_argument("--space", choices=("z", "w", "w+"), default="z",
+                   help="what latent generators are inverted over: z, or a style-based generator's W or W+ "
+                        "(one w per layer, from w_avg, noise fixed)")
     p.add_argument("--clip", type=float, default=None,
                    help="stochastic clipping: re-draw z coordinates leaving [−CLIP, CLIP] uniformly (default: off)")
     p.add_argument("--feature-weight", type=float, default=0.0,
@@ -126,7 +129,7 @@ def _setup(args):
     loaded = load_generators(args)
     gens = [item.module for item in loaded]
     _check_distinct(paths_of(args), gens)
-    kwargs = dict(restarts=args.restarts, steps=args.steps, lr=args.lr, clip=args.clip, chunk=args.chunk,
+    kwargs = dict(restarts=args.restarts, steps=args.steps, lr=args.lr, clip=args.clip, chunk=args.chunk, space=args.space,
                   progress=not args.quiet, source_kwargs=_source_kwargs(args, loaded))
     if args.feature_weight:
         from ...gan.metrics import DEFAULT_LAYER
