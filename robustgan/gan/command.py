@@ -46,15 +46,17 @@ def _train_parser(gsub) -> None:
     from .config import ARCHS, GANConfig
     from .models import NORMS
     from .registry import loss_names
+    from .text.command import TEXT_ARCHS, add_text_flags
     from .translation_train_command import TRANSLATION_ARCHS, add_translation_flags
 
     d = GANConfig()
     p = gsub.add_parser("train", help="train a GAN (default: DCGAN, non-saturating loss, Fashion-MNIST) or an "
                                       "image-to-image GAN (pix2pix, cyclegan, srgan, stargan)")
     p.add_argument("--loss", default=d.loss, help="DCGAN's loss, one of: " + ", ".join(loss_names()))
-    p.add_argument("--arch", default=d.arch, choices=(*ARCHS, *TRANSLATION_ARCHS),
+    p.add_argument("--arch", default=d.arch, choices=(*ARCHS, *TRANSLATION_ARCHS, *TEXT_ARCHS),
                    help="dcgan (latent → image), progressive (growing, Karras et al.), lapgan (Laplacian pyramid), "
-                        "style (style-based G, Karras et al. 2019), or an image-to-image GAN trained on --task")
+                        "style (style-based G, Karras et al. 2019), an image-to-image GAN trained on --task, or "
+                        "gan-cls (text → image, Reed et al. 2016, on captioned Fashion-MNIST)")
     _common_data(p)
     p.add_argument("--split", default="train", choices=("train", "test"), help="which split to learn")
     add_num_examples(p, None, "use only the first N images of the split (default: all; a translation task: N in a "
@@ -97,6 +99,7 @@ def _train_parser(gsub) -> None:
     p.add_argument("--checkpoint-every", type=int, default=500, help="generator steps between checkpoints")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summaries")
     add_translation_flags(p)
+    add_text_flags(p)
     p.set_defaults(run=run_train)
 
 
@@ -117,6 +120,9 @@ def _sample_parser(gsub) -> None:
                    help="ROWS spherical interpolations between random latents, --nrow points each")
     p.add_argument("--arithmetic", type=names, default=None, metavar="A,B,C",
                    help="class-mean latent arithmetic A − B + C (unconditional G; classes by the shipped classifier)")
+    p.add_argument("--text", action="append", default=None, metavar="CAPTION",
+                   help="gan-cls generators: a caption, e.g. \"a dark, narrow ankle boot\" (one row of --nrow "
+                        "samples each; repeat for more rows; two with --interpolate: a walk between them)")
     p.set_defaults(run=run_sample)
 
 
@@ -162,8 +168,12 @@ def run_train(args) -> None:
     from ..runs import LOCK_NAME, claim, run_lock
     from .config import GANConfig
     from .trainer import CHECKPOINT
+    from .text.command import TEXT_ARCHS, refuse_text_flags, run_text_train
     from .translation_train_command import TRANSLATION_ARCHS, refuse_translation_flags, run_translation_train
 
+    if args.arch in TEXT_ARCHS:
+        return run_text_train(args)
+    refuse_text_flags(args)
     if args.arch in TRANSLATION_ARCHS:
         return run_translation_train(args)
     refuse_translation_flags(args)
@@ -272,7 +282,10 @@ def run_sample(args) -> None:
     from .grid import save_pixel_grid as save_grid
     from .latent import attribute_vector, class_mean_latents, interpolation_grid
     from .metrics import generate
+    from .text.command import sample_text_if_text
 
+    if sample_text_if_text(args, SAMPLES_FILE):
+        return
     g = _generator(args)
     if args.psi is not None:
         if not hasattr(g, "truncation_psi"):
