@@ -17,7 +17,11 @@ alike). Reported: the best of ``--repeats`` and, for the target, the median over
 per-repeat ratio (each repeat runs every method back to back, so a ratio compares like with like). One standard (non-adversarial) epoch is timed too,
 for scale. ``--write`` records the table in benchmarks/RESULTS.md (its own ``adv-training`` block only).
 
-    python benchmarks/bench_adv_training.py [--n 5120] [--steps 7] [--repeats 3] [--write]
+With ``--device cuda`` both trainers run on the GPU (same batches, copied to it batch by batch;
+the timings synchronise the device) and ``--write`` records its own ``adv-training-cuda`` section,
+leaving the CPU figures alone; ``--out DIR`` also writes the section to ``DIR/<key>.md``.
+
+    python benchmarks/bench_adv_training.py [--n 5120] [--steps 7] [--repeats 3] [--device cuda] [--out DIR] [--write]
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ import os
 import platform
 import statistics
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -48,18 +53,20 @@ def fresh_model(seed: int = 0) -> Normalized:
 
 
 def hand_written_pgd_at_epoch(model, dataset, *, batch_size: int, steps: int, eps: float = EPS, epoch: int = 0,
-                              seed: int = 0, opt=None, freeze: bool = False) -> dict:
+                              seed: int = 0, opt=None, freeze: bool = False, device="cpu") -> dict:
     """One epoch of textbook PGD-AT: attack in eval mode, train on the last iterate, Adam step.
 
     ``freeze`` switches the weights' ``requires_grad`` off during the attack (what robustgan does).
     """
     alpha = 2.5 * eps / steps
+    model.to(device)
     params = list(model.parameters())
     opt = opt or torch.optim.Adam(model.parameters(), lr=1e-3)
     order = torch.Generator().manual_seed(seed * 100_003 + epoch)
     gen = torch.Generator().manual_seed(seed + 1)
     seen, loss_sum, correct = 0, 0.0, 0
     for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=order):
+        x, y = x.to(device), y.to(device)
         model.eval()
         if freeze:
             for p in params:
@@ -83,7 +90,12 @@ def hand_written_pgd_at_epoch(model, dataset, *, batch_size: int, steps: int, ep
 METHODS = ("robustgan", "hand", "hand-frozen")
 
 
-def run(n: int, steps: int, repeats: int, batch_size: int) -> dict:
+def sync(device) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run(n: int, steps: int, repeats: int, batch_size: int, device: str = "cpu") -> dict:
     train, _ = load_dataset("fashion-mnist", "train")
     data = Subset(train, range(n))
     adv = AdversarialConfig("pgd", eps=EPS, steps=steps)
@@ -95,17 +107,20 @@ def run(n: int, steps: int, repeats: int, batch_size: int) -> dict:
         model = fresh_model()
         if name == "robustgan":
             cfg = TrainConfig(epochs=1, batch_size=batch_size, seed=0, adversarial=adv)
-            return train_classifier(model, data, cfg, progress=False).epochs[-1]
+            return train_classifier(model, data, cfg, progress=False, device=device).epochs[-1]
         if name == "standard":
             return train_classifier(model, data, TrainConfig(epochs=1, batch_size=batch_size, seed=0),
-                                    progress=False).epochs[-1]
-        return hand_written_pgd_at_epoch(model, data, batch_size=batch_size, steps=steps, freeze=name == "hand-frozen")
+                                    progress=False, device=device).epochs[-1]
+        return hand_written_pgd_at_epoch(model, data, batch_size=batch_size, steps=steps, freeze=name == "hand-frozen",
+                                         device=device)
 
     for r in range(repeats + 1):  # repeat 0 is the warm-up
         order = list(METHODS[r % 3:] + METHODS[:r % 3]) + (["standard"] if r in (0, repeats) else [])
         for name in order:
+            sync(device)
             t0, c0 = time.perf_counter(), time.process_time()
             h = epoch(name)
+            sync(device)
             dt, dc = time.perf_counter() - t0, time.process_time() - c0
             if r:
                 wall[name].append(dt)
@@ -117,24 +132,28 @@ def run(n: int, steps: int, repeats: int, batch_size: int) -> dict:
     paired_frozen = {k: statistics.median(a / b for a, b in zip(cpu[k], cpu["hand-frozen"])) for k in METHODS}
     return {"n": n, "steps": steps, "batch_size": batch_size, "repeats": repeats, "wall": wall, "cpu": cpu,
             "best": best, "best_cpu": best_cpu, "paired": paired,
-            "paired_frozen": paired_frozen, "last": last, "threads": torch.get_num_threads()}
+            "paired_frozen": paired_frozen, "last": last, "threads": torch.get_num_threads(),
+            "device": str(device)}
 
 
 def table(res: dict) -> str:
     b, c, n, last = res["best"], res["best_cpu"], res["n"], res["last"]
+    device = torch.device(res.get("device", "cpu"))
+    gpu = None if device.type == "cpu" else torch.cuda.get_device_name(device)
     names = {"hand": "hand-written PGD-AT loop", "hand-frozen": "hand-written loop, weights frozen during the attack",
              "robustgan": "robustgan `train_classifier(adversarial=pgd)`", "standard": "(standard training epoch, for scale)"}
     lines = [
-        f"{SECTION}",
+        SECTION if gpu is None else f"{SECTION} ({gpu})",
         "",
         f"### PGD-AT epoch time (L∞ ε=0.1, {res['steps']} inner steps of 2.5ε/{res['steps']}), default SmallCNN, "
         f"{n:,} Fashion-MNIST training images",
         "",
         f"Command: `OMP_NUM_THREADS={res['threads']} python benchmarks/bench_adv_training.py --n {n} --steps {res['steps']} "
-        f"--repeats {res['repeats']}` (add `--write` to regenerate this section).",
+        f"--repeats {res['repeats']}{'' if gpu is None else f' --device {device}'}` (add `--write` to regenerate this section).",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other jobs, torch {torch.__version__} (CPU, "
-        f"{res['threads']} thread(s)), Python {platform.python_version()}. Batches of {res['batch_size']}, Adam lr 1e-3, "
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other jobs, torch {torch.__version__} ("
+        + (f"CPU, {res['threads']} thread(s)" if gpu is None else f"{gpu}, CUDA {torch.version.cuda}")
+        + f"), Python {platform.python_version()}. Batches of {res['batch_size']}, Adam lr 1e-3, "
         f"same initial weights and batch order; {res['repeats']} interleaved repeats after a warm-up. Wall time "
         f"swings with the machine's other load, so process CPU time (`time.process_time`) is reported too and the "
         f"ratios use CPU time: the table's times are the best repeat; the paired ratio is the median over repeats of "
@@ -169,13 +188,20 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=7)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N]: both trainers on it")
+    p.add_argument("--out", default=None, help="also write the section to DIR/<key>.md")
     p.add_argument("--write", action="store_true")
     args = p.parse_args()
-    res = run(args.n, args.steps, args.repeats, args.batch_size)
+    res = run(args.n, args.steps, args.repeats, args.batch_size, args.device)
     text = table(res)
     print(text)
+    device = torch.device(args.device)
+    key = "adv-training" if device.type == "cpu" else f"adv-training-{device.type}"
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        Path(args.out, f"{key}.md").write_text(text)
     if args.write:
-        write_section("adv-training", text)
+        write_section(key, text)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,11 @@ runs is reported beside it, as a second view that background load on a shared ma
 less. ``--write`` puts the table into ``benchmarks/RESULTS.md`` (replacing an earlier copy of
 this sub-section, or appending it).
 
-    python benchmarks/bench_gan.py [--iters 60] [--repeats 3] [--width 64] [--write]
+With ``--device cuda`` both loops run on the GPU with the training images held in its memory (the
+timings synchronise the device), and ``--write`` records its own ``gan-throughput-cuda`` section,
+leaving the CPU figures alone; ``--out DIR`` also writes the table to ``DIR/<key>.md``.
+
+    python benchmarks/bench_gan.py [--iters 60] [--repeats 3] [--width 64] [--device cuda] [--out DIR] [--write]
 """
 from __future__ import annotations
 
@@ -39,6 +43,8 @@ import torch.optim as optim
 from robustgan.data import load_dataset
 from robustgan.gan import GANConfig, train_gan
 from robustgan.gan.models import PLANS
+
+from results import write_section
 
 NZ, BATCH, LR, BETA1 = 100, 64, 2e-4, 0.5
 SECTION = "### GAN training throughput"
@@ -88,10 +94,15 @@ class Discriminator(nn.Module):
         return self.main(x).view(-1, 1).squeeze(1)
 
 
-def reference_loop(images: torch.Tensor, iters: int, width: int, seed: int = 0) -> list:
+def sync(device) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def reference_loop(images: torch.Tensor, iters: int, width: int, seed: int = 0, device="cpu") -> list:
     """The training loop of the PyTorch DCGAN example, on batches of an in-memory tensor."""
     torch.manual_seed(seed)
-    device = torch.device("cpu")
+    device = torch.device(device)
     netG = Generator(width).to(device)
     netG.apply(weights_init)
     netD = Discriminator(width).to(device)
@@ -100,7 +111,7 @@ def reference_loop(images: torch.Tensor, iters: int, width: int, seed: int = 0) 
     real_label, fake_label = 1.0, 0.0
     optimizerD = optim.Adam(netD.parameters(), lr=LR, betas=(BETA1, 0.999))
     optimizerG = optim.Adam(netG.parameters(), lr=LR, betas=(BETA1, 0.999))
-    order = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed))
+    order = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed)).to(images.device)
     lines = []
     for i in range(iters):
         idx = order[(i * BATCH) % (images.shape[0] - BATCH + 1):][:BATCH]
@@ -140,11 +151,11 @@ def reference_loop(images: torch.Tensor, iters: int, width: int, seed: int = 0) 
     return lines
 
 
-def robustgan_loop(images: torch.Tensor, iters: int, width: int, seed: int = 0):
+def robustgan_loop(images: torch.Tensor, iters: int, width: int, seed: int = 0, device="cpu"):
     cfg = GANConfig(loss="non-saturating", width=width, latent_dim=NZ, batch_size=BATCH, lr_g=LR, lr_d=LR,
                     betas=(BETA1, 0.999), seed=seed)
     return train_gan(images, None, cfg, steps=iters, progress=False, log_every=iters,
-                     sample_every=10 ** 9, checkpoint_every=10 ** 9)
+                     sample_every=10 ** 9, checkpoint_every=10 ** 9, device=device)
 
 
 def main() -> None:
@@ -153,19 +164,25 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--num-train", type=int, default=60000)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda[:N]: both loops on it, images in its memory")
+    ap.add_argument("--out", default=None, help="also write the table to DIR/<key>.md")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
+    device = torch.device(args.device)
+    on_cpu = device.type == "cpu"
     ds, _ = load_dataset("fashion-mnist", "train")
-    images = ds.tensors[0][:args.num_train].float()
+    images = ds.tensors[0][:args.num_train].float().to(device)
     methods = {"PyTorch DCGAN example loop": reference_loop, "robustgan `train_gan` (non-saturating)": robustgan_loop}
     for fn in methods.values():  # warm-up
-        fn(images, 3, args.width)
+        fn(images, 3, args.width, device=device)
     best = {name: float("inf") for name in methods}
     best_cpu = {name: float("inf") for name in methods}
     for r in range(args.repeats):
         for name, fn in methods.items():
+            sync(device)
             t0, c0 = time.perf_counter(), time.process_time()
-            fn(images, args.iters, args.width)
+            fn(images, args.iters, args.width, device=device)
+            sync(device)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
             best[name], best_cpu[name] = min(best[name], wall), min(best_cpu[name], cpu)
             print(f"repeat {r + 1}: {name}: {args.iters * BATCH / wall:.1f} images/s (CPU time {cpu:.2f} s)", flush=True)
@@ -177,13 +194,15 @@ def main() -> None:
         rows.append(f"| {name} | {t:.2f} | {ips:.1f} | {ips / ref:.2f} | {best_cpu[name]:.2f} | {ref_cpu / best_cpu[name]:.2f} |")
     ours = args.iters * BATCH / best["robustgan `train_gan` (non-saturating)"]
     verdict = "met" if ours / ref >= 1.0 else "NOT met"
+    gpu = None if on_cpu else torch.cuda.get_device_name(device)
     table = "\n".join([
-        SECTION, "",
+        SECTION if on_cpu else f"{SECTION} ({gpu})", "",
         "Command: `" + (f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} " if os.environ.get("OMP_NUM_THREADS") else "")
         + f"python benchmarks/bench_gan.py --iters {args.iters} --repeats {args.repeats} --width {args.width}"
-        + (" --write" if args.write else "") + "`.", "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} (CPU, "
-        f"{torch.get_num_threads()} threads), Python {platform.python_version()}.", "",
+        + ("" if on_cpu else f" --device {args.device}") + (" --write" if args.write else "") + "`.", "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} ("
+        + (f"CPU, {torch.get_num_threads()} threads" if on_cpu else f"{gpu}, CUDA {torch.version.cuda}")
+        + f"), Python {platform.python_version()}.", "",
         f"DCGAN 28×28, ngf = ndf = {args.width}, nz = {NZ}, batch {BATCH}, Adam 2e-4 (0.5, 0.999), "
         f"{args.iters} generator steps per run on Fashion-MNIST training images; best of {args.repeats} "
         "after a warm-up, methods interleaved.", "",
@@ -192,10 +211,17 @@ def main() -> None:
         f"Target: robustgan ≥ 1.0× the example loop: {ours / ref:.2f}× — {verdict}.", "",
     ])
     print(table)
-    if args.write:
+    key = "gan-throughput" if on_cpu else f"gan-throughput-{device.type}"
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        Path(args.out, f"{key}.md").write_text(table)
+    if args.write and not on_cpu:  # a block of its own: the CPU sub-section of the GAN block stays as it is
+        write_section(key, table)
+    elif args.write:
         path = Path(__file__).with_name("RESULTS.md")
         text = path.read_text() if path.exists() else "# Benchmarks\n"
-        pattern = re.compile(re.escape(SECTION) + r".*?(?=\n##+ |\n<!-- |\Z)", re.S)
+        # the heading alone on its line: never the GPU copy's "### GAN training throughput (<GPU>)"
+        pattern = re.compile(re.escape(SECTION) + r"(?=\n).*?(?=\n##+ |\n<!-- |\Z)", re.S)
         text = pattern.sub(lambda _: table.rstrip() + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + table
         path.write_text(text)
 

@@ -18,7 +18,11 @@ in distribution, not bit for bit). With ``--generator`` (repeatable) trained che
 otherwise K freshly initialised generators (timing does not depend on the weights).
 
     OMP_NUM_THREADS=1 python benchmarks/bench_inversion.py [--generator CKPT ...] [--images 16]
-        [--restarts 4] [--steps 100] [--repeats 2] [--device cuda] [--write]
+        [--restarts 4] [--steps 100] [--repeats 2] [--device cuda] [--out DIR] [--write]
+
+With ``--device cuda`` the generators and images live on the GPU (timings synchronise it) and
+``--write`` records a section whose key ends in ``-cuda``, leaving the CPU figures alone; ``--out
+DIR`` also writes the section to ``DIR/<key>.md``.
 
 The target (≥ 10×) is judged against both baselines; on a CPU the batched run is bound by the
 generators' convolutions, so the per-(image, generator) ratio is what an accelerator is for.
@@ -103,6 +107,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    ap.add_argument("--out", default=None, help="also write the section to DIR/<key>.md")
     ap.add_argument("--write", action="store_true", help="record the table in benchmarks/RESULTS.md")
     args = ap.parse_args()
     device = torch.device(args.device)
@@ -149,7 +154,8 @@ def main() -> None:
              else f"CPU, {torch.get_num_threads()} thread(s)")
     text = "\n".join([
         f"### GAN inversion: batched restarts × generators × images ({'trained' if args.generators else 'untrained'} "
-        f"DCGAN, width {gens[0].width}, latent {gens[0].latent_dim})", "",
+        f"DCGAN, width {gens[0].width}, latent {gens[0].latent_dim})"
+        + ("" if device.type == "cpu" else f" on {torch.cuda.get_device_name(device)}"), "",
         f"Command: `{cmd}`.", "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} ({where}), "
         f"Python {platform.python_version()}. The machine is shared with "
@@ -165,9 +171,13 @@ def main() -> None:
         f"{ratios['per'][0]:.1f}× wall, {ratios['per'][1]:.1f}× CPU — {verdict['per']}.",
     ])
     print(text)
+    suffix = "trained" if args.generators else f"w{args.width}-z{args.latent_dim}"
+    key = f"{KEY}-{suffix}" + ("" if device.type == "cpu" else f"-{device.type}")
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        Path(args.out, f"{key}.md").write_text(text + "\n")
     if args.write:
-        suffix = "trained" if args.generators else f"w{args.width}-z{args.latent_dim}"
-        write_section(f"{KEY}-{suffix}" + ("" if device.type == "cpu" else f"-{device.type}"), text)
+        write_section(key, text)
 
 
 if __name__ == "__main__":

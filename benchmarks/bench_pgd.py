@@ -22,7 +22,11 @@ Why: the library's claims are (a) its general optimiser costs ≤ 5 % over the h
 (b) its early-exit mode computes robust accuracy ≥ 2× faster than torchattacks at the same
 accuracy (±0.5 points). ``--write`` records the table in ``benchmarks/RESULTS.md``.
 
-    python benchmarks/bench_pgd.py [--n 2000] [--repeats 3] [--batch-size 500] [--write]
+With ``--device cuda`` the model, the images and every peer run on the GPU (the timings synchronise
+the device), and ``--write`` records its own ``pgd-cuda`` section, leaving the CPU figures alone;
+``--out DIR`` also writes the section to ``DIR/<key>.md``.
+
+    python benchmarks/bench_pgd.py [--n 2000] [--repeats 3] [--batch-size 500] [--device cuda] [--out DIR] [--write]
 """
 from __future__ import annotations
 
@@ -51,7 +55,7 @@ TITLE = "PGD-10 L∞ ε=0.1, default CNN, 2,000 Fashion-MNIST test images"
 def hand_written_pgd(model, x, y, eps=EPS, alpha=ALPHA, steps=STEPS, generator=None):
     """Textbook PGD-L∞ (Madry et al. 2018): random start, sign steps, clip to ball and box."""
     model.eval()
-    x_adv = (x + (torch.rand(x.shape, generator=generator) * 2 - 1) * eps).clamp(0, 1)
+    x_adv = (x + (torch.rand(x.shape, generator=generator).to(x.device) * 2 - 1) * eps).clamp(0, 1)
     for _ in range(steps):
         x_adv.requires_grad_(True)
         loss = F.cross_entropy(model(x_adv), y)
@@ -61,8 +65,14 @@ def hand_written_pgd(model, x, y, eps=EPS, alpha=ALPHA, steps=STEPS, generator=N
     return x_adv.detach()
 
 
-def make_methods(model):
+def sync(device) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def make_methods(model, device="cpu"):
     """name -> (attack(x, y) -> (x_adv, success flags or None)) or the reason it cannot run."""
+    device = torch.device(device)
     methods = {}
     gen = torch.Generator()
 
@@ -100,7 +110,7 @@ def make_methods(model):
     try:
         import foolbox
 
-        fmodel = foolbox.PyTorchModel(model, bounds=(0, 1))
+        fmodel = foolbox.PyTorchModel(model, bounds=(0, 1), device=device)
         fb = foolbox.attacks.LinfPGD(rel_stepsize=0.25, abs_stepsize=ALPHA, steps=STEPS, random_start=True)
 
         def foolbox_pgd(x, y):
@@ -117,29 +127,32 @@ def make_methods(model):
         from art.estimators.classification import PyTorchClassifier
 
         clf = PyTorchClassifier(model, loss=torch.nn.CrossEntropyLoss(), input_shape=(1, 28, 28),
-                                nb_classes=10, clip_values=(0.0, 1.0))
+                                nb_classes=10, clip_values=(0.0, 1.0),
+                                device_type="gpu" if device.type == "cuda" else "cpu")
         art_pgd = ProjectedGradientDescent(clf, norm=np.inf, eps=EPS, eps_step=ALPHA, max_iter=STEPS,
                                            num_random_init=1, batch_size=500, verbose=False)
         methods[f"ART {art.__version__} `ProjectedGradientDescent`"] = (
-            lambda x, y: (torch.from_numpy(art_pgd.generate(x.numpy(), y.numpy())), None))
+            lambda x, y: (torch.from_numpy(art_pgd.generate(x.cpu().numpy(), y.cpu().numpy())).to(x.device), None))
     except ImportError:
         methods["ART `ProjectedGradientDescent`"] = "not installed"
     return methods, gen
 
 
-def run_once(fn, batches, gen):
+def run_once(fn, batches, gen, device="cpu"):
     """Seed every RNG the same way, attack all batches; returns (seconds, x_adv, flags or None)."""
     torch.manual_seed(SEED)
     np.random.seed(SEED)
     gen.manual_seed(SEED)
     outs, flags = [], []
+    sync(device)
     t0 = time.perf_counter()
     for xb, yb in batches:
         x_adv, succ = fn(xb, yb)
         outs.append(x_adv)
         flags.append(succ)
+    sync(device)
     seconds = time.perf_counter() - t0
-    succ = None if any(f is None for f in flags) else torch.cat([torch.as_tensor(f) for f in flags])
+    succ = None if any(f is None for f in flags) else torch.cat([torch.as_tensor(f, device=outs[0].device) for f in flags])
     return seconds, torch.cat(outs), succ
 
 
@@ -154,25 +167,28 @@ def main():
     ap.add_argument("--n", type=int, default=2000, help="test images (the first n)")
     ap.add_argument("--repeats", type=int, default=3, help="timed repeats after one warm-up; best is kept")
     ap.add_argument("--batch-size", type=int, default=500)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda[:N]: model, images and peers on it")
+    ap.add_argument("--out", default=None, help="also write the section to DIR/<key>.md")
     ap.add_argument("--write", action="store_true", help="write benchmarks/RESULTS.md")
     args = ap.parse_args()
+    device = torch.device(args.device)
 
     threads = torch.get_num_threads()  # the default; set explicitly so it is what we report
     torch.set_num_threads(threads)
-    model = load_classifier(default_checkpoint_path()).eval()
+    model = load_classifier(default_checkpoint_path()).eval().to(device)
     ds, _ = load_dataset("fashion-mnist", "test")
     x, y = take(ds, args.n)
-    x, y = x.float().contiguous(), y.long()
+    x, y = x.float().contiguous().to(device), y.long().to(device)
     batches = [(x[i:i + args.batch_size], y[i:i + args.batch_size]) for i in range(0, len(x), args.batch_size)]
     clean = accuracy(model, x, y, args.batch_size)
 
-    methods, gen = make_methods(model)
+    methods, gen = make_methods(model, device)
     runnable = {k: v for k, v in methods.items() if callable(v)}
     best = {k: float("inf") for k in runnable}
     last = {}
     for rep in range(args.repeats + 1):  # repeat 0 is the warm-up
         for name, fn in runnable.items():
-            seconds, x_adv, succ = run_once(fn, batches, gen)
+            seconds, x_adv, succ = run_once(fn, batches, gen, device)
             if rep > 0:
                 best[name] = min(best[name], seconds)
             last[name] = (x_adv, succ)
@@ -197,8 +213,10 @@ def main():
         rows.append(f"| {name} | {best[name]:.3f} | {best[name] / best[loop_name]:.2f} | {vs_ta} | "
                     f"{100 * robust:.2f} | {'; '.join(notes)} |")
 
+    where = (f"CPU, {threads} threads = default" if device.type == "cpu"
+             else f"{torch.cuda.get_device_name(device)}, CUDA {torch.version.cuda}")
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-               f"torch {torch.__version__} (CPU, {threads} threads = default), Python {platform.python_version()}")
+               f"torch {torch.__version__} ({where}), Python {platform.python_version()}")
     setup = (f"{args.n} images, batches of {args.batch_size}, clean accuracy {100 * clean:.2f}%; time = best of "
              f"{args.repeats} after one warm-up, attack calls only (robust accuracy is checked afterwards).")
     table = "\n".join([header, *rows])
@@ -216,12 +234,17 @@ def main():
                       f"{speedup:.2f}× faster, {gap:+.2f} points — {'met' if ok else 'NOT met'}")
     table += "\n\nTargets:\n\n" + "\n".join(checks)
     print(f"{machine}\n{setup}\n\n{table}")
+    flags = "".join(f" --{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+                    if k not in ("write", "out") and v != ap.get_default(k))
+    title = TITLE if device.type == "cpu" else f"{TITLE} ({torch.cuda.get_device_name(device)})"
+    text = (f"## {title}\n\nCommand: `python benchmarks/bench_pgd.py{flags}` "
+            f"(add `--write` to regenerate this section).\n\nMachine: {machine}.\n\n{setup}\n\n{table}\n")
+    key = "pgd" if device.type == "cpu" else f"pgd-{device.type}"
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        Path(args.out, f"{key}.md").write_text(text)
     if args.write:
-        flags = "".join(f" --{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-                        if k != "write" and v != ap.get_default(k))
-        text = (f"## {TITLE}\n\nCommand: `python benchmarks/bench_pgd.py{flags}` "
-                f"(add `--write` to regenerate this section).\n\nMachine: {machine}.\n\n{setup}\n\n{table}\n")
-        print(f"\nwrote {write_section('pgd', text)}")
+        print(f"\nwrote {write_section(key, text)}")
 
 
 if __name__ == "__main__":
