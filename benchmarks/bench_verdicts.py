@@ -5,11 +5,14 @@ Part 1, on an adversarially trained CNN (the shipped CNN fine-tuned with PGD-AT,
 ``bench_minimal_norm.py``), the first ``--n`` test images, PGD-20 L∞ at ε = 0.1 with step
 2.5ε/20 and a uniform random start, cross-entropy loss, batches of 500:
 
-* torchattacks ``PGD`` (every point, every step);
-* robustgan ``attacks.pgd`` with the full budget (the same work);
+* torchattacks ``PGD`` (every point, every step), on the model as given and on a channels-last copy
+  of it (the layout robustgan's loop runs convolutional models in on CPU, given to the peer too);
+* robustgan ``attacks.pgd`` with the full budget (the same work), in the contiguous layout and in
+  the default (channels-last copy);
 * with fooled points retired (``early_stop``);
 * with fooled and cycling points retired (``early_stop`` + ``retire_cycles``): what ``robustgan
-  evaluate`` runs.
+  evaluate`` runs, in either layout, and under ``--amp bf16`` (the model in bfloat16, the
+  iterates in float32).
 
 Robust accuracy is judged on the returned images by one forward pass (not timed); gradient
 evaluations are counted per point (robustgan: as measured; torchattacks: steps × points). Times are
@@ -44,6 +47,7 @@ from robustgan.optim import loop_options
 EPS, STEPS = 0.1, 20
 ALPHA = 2.5 * EPS / STEPS
 BATCH = 500
+EVALUATE = "robustgan `pgd`, fooled and cycling points retired (evaluate)"
 
 
 def machine(device) -> str:
@@ -67,23 +71,41 @@ def robust_accuracy(model, adv, y) -> float:
     return float(torch.cat([model(adv[i:i + BATCH]).argmax(1) for i in range(0, len(adv), BATCH)]).eq(y).float().mean())
 
 
+def channels_last_twin(model):
+    """A channels-last copy of the model, for the peer: the layout robustgan's loop picks on CPU."""
+    import copy
+
+    return copy.deepcopy(model).to(memory_format=torch.channels_last).eval()
+
+
 def pgd_methods(model, seed: int) -> Dict[str, Callable]:
     import torchattacks
 
-    def ours(**kw):
+    def ours(layout=None, amp=None, **kw):
         gen = torch.Generator().manual_seed(seed)
 
         def run(x, y):
-            r = attacks.pgd(model, x, y, EPS, steps=STEPS, step_size=ALPHA, generator=gen, **kw)
+            with loop_options(channels_last=layout, amp=amp):
+                r = attacks.pgd(model, x, y, EPS, steps=STEPS, step_size=ALPHA, generator=gen, **kw)
             return r.x, r.backwards
         return run
 
-    ta = torchattacks.PGD(model, eps=EPS, alpha=ALPHA, steps=STEPS, random_start=True)
+    def peer(net):
+        ta = torchattacks.PGD(net, eps=EPS, alpha=ALPHA, steps=STEPS, random_start=True)
+        return lambda x, y: (ta(x, y), torch.full((len(x),), STEPS, device=x.device))
+
+    version = torchattacks.__version__
     return {
-        f"torchattacks {torchattacks.__version__} `PGD`": lambda x, y: (ta(x, y), torch.full((len(x),), STEPS, device=x.device)),
+        f"torchattacks {version} `PGD`": peer(model),
+        f"torchattacks {version} `PGD`, channels-last copy of the model": peer(channels_last_twin(model)),
+        "robustgan `pgd`, full budget, contiguous layout (`channels_last=False`)": ours(layout=False, early_stop=False),
         "robustgan `pgd`, full budget": ours(early_stop=False),
         "robustgan `pgd`, fooled points retired": ours(early_stop=True),
-        "robustgan `pgd`, fooled and cycling points retired (evaluate)": ours(early_stop=True, retire_cycles=True),
+        "robustgan `pgd`, fooled and cycling points retired, contiguous layout (`channels_last=False`)": ours(layout=False, early_stop=True,
+                                                                                  retire_cycles=True),
+        EVALUATE: ours(early_stop=True, retire_cycles=True),
+        "robustgan `pgd`, fooled and cycling points retired, `--amp bf16`": ours(amp="bf16", early_stop=True,
+                                                                               retire_cycles=True),
     }
 
 
@@ -99,22 +121,22 @@ def part_one(model, x, y, repeats: int) -> List[str]:
             sync(x.device)
             times[name].append(time.perf_counter() - t0)
             results.setdefault(name, out)
-    ta_name = next(iter(methods))
-    ta_time = sorted(times[ta_name])[len(times[ta_name]) // 2]
+    median = {name: sorted(ts)[len(ts) // 2] for name, ts in times.items()}
+    ta_name, ta_twin = list(methods)[:2]
     ta_acc = robust_accuracy(model, results[ta_name][0], y)
-    lines = ["| method | time (s) | × torchattacks' speed | gradients / point | robust acc. (%) | vs torchattacks |",
-             "|---|---:|---:|---:|---:|---|"]
+    lines = ["| method | time (s) | × torchattacks' speed | × torchattacks (channels-last) | gradients / point | "
+             "robust acc. (%) | vs torchattacks |", "|---|---:|---:|---:|---:|---:|---|"]
     for name in methods:
-        t = sorted(times[name])[len(times[name]) // 2]
+        t = median[name]
         adv, bw = results[name]
         acc = robust_accuracy(model, adv, y)
         linf = float((adv - x).abs().flatten(1).amax(1).max())
         note = "" if name == ta_name else f"{100 * (acc - ta_acc):+.2f} points"
-        lines.append(f"| {name} | {t:.2f} | {ta_time / t:.2f}× | {float(bw.float().mean()):.2f} | {100 * acc:.2f} | "
-                     f"{note}{'; ' if note else ''}max ‖δ‖∞ {linf:.4f} |")
+        lines.append(f"| {name} | {t:.2f} | {median[ta_name] / t:.2f}× | {median[ta_twin] / t:.2f}× | "
+                     f"{float(bw.float().mean()):.2f} | {100 * acc:.2f} | {note}{'; ' if note else ''}max ‖δ‖∞ {linf:.4f} |")
     seeds = []
     for seed in range(5):
-        fn = pgd_methods(model, seed)["robustgan `pgd`, fooled and cycling points retired (evaluate)"]
+        fn = pgd_methods(model, seed)[EVALUATE]
         seeds.append(robust_accuracy(model, batched(fn, x, y)[0], y))
     full = []
     for seed in range(5):

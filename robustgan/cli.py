@@ -38,6 +38,8 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "dream": ("robustgan.visualize.command", "DeepDream: amplify a layer's activations with octaves and jitter"),
     "texture": ("robustgan.visualize.command", "texture synthesis from Gram matrices (Gatys et al. 2015)"),
     "style": ("robustgan.visualize.command", "neural style transfer (Gatys et al. 2016)"),
+    "style-net": ("robustgan.visualize.style_net_command",
+                  "feed-forward style transfer: train a style network once, then stylise in one pass (Johnson et al. 2016)"),
 }
 
 
@@ -114,12 +116,13 @@ def given_options() -> Optional[Set[str]]:
 
 
 def _loop_options(args):
-    """The optimiser's run options of a command that has ``--amp/--compile/--sync-every``."""
+    """The optimiser's run options of a command that has ``--amp/--compile/--sync-every/--channels-last``."""
     from .optim import loop_options
 
     if not hasattr(args, "amp"):
         return contextlib.nullcontext()
-    return loop_options(amp=args.amp, compile=args.compile_model, sync_every=args.sync_every)
+    return loop_options(amp=args.amp, compile=args.compile_model, sync_every=args.sync_every,
+                        channels_last=args.channels_last)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -66,3 +66,6 @@ def add_loop_flags(parser) -> None:
     g.add_argument("--sync-every", type=int, default=None, metavar="K",
                    help="keep retired rows in the batch, masked, and check for an early end only every K steps "
                         "(no host synchronisation in between: for GPUs)")
+    g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="run a channels-last copy of a convolutional model (default: on CPU, where oneDNN's "
+                        "convolutions are faster in that layout; the model itself is never changed)")

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 from .constraints import Ball, Box, box_of
 from .cycles import CycleDetector
 from .freeze import frozen
+from .layout import channels_last as channels_last_weights
 from .lbfgs import run_lbfgsb
 from .options import resolve
 from ..validation import check_batch, check_dtype, check_positive_int
@@ -47,6 +48,7 @@ def optimize(
     sync_every: Optional[int] = None,
     amp: Optional[str] = None,
     compile: Optional[bool] = None,
+    channels_last: Optional[bool] = None,
 ) -> OptimizeResult:
     """Minimise ``objective`` over inputs of ``model``, one value per sample, in one batched loop.
 
@@ -76,22 +78,23 @@ def optimize(
             memoryless rule (``Sign``, ``NormalizedGradient``, ``GradientDescent``) the rest of its run
             would only revisit points already scored, so ``keep="best"`` gives the same result
             (see :mod:`robustgan.optim.cycles`).
-        sync_every, amp, compile: how the loop runs (see :class:`~robustgan.optim.LoopOptions`);
+        sync_every, amp, compile, channels_last: how the loop runs (see :class:`~robustgan.optim.LoopOptions`);
             None takes the value of the enclosing :func:`~robustgan.optim.loop_options` block.
     """
     _check_call(model, start, origin, target, constraint, parametrization, steps, restarts)
-    options = resolve(sync_every, amp, compile)
+    options = resolve(sync_every, amp, compile, channels_last)
     if retire_cycles:
         _check_cycles(step, keep, transform)
     n, device = start.shape[0], start.device
     origin = start.detach() if origin is None else origin.detach()
     target, samples, radius = _rows(start, target, constraint, restarts)
     state = RunState(model, objective, parametrization, origin, samples, target, success, score, keep,
-                     transform=transform, options=options)
+                     transform=transform, options=options,
+                     seeks_boundary=isinstance(step, LBFGSB) or bool(getattr(step, "seeks_boundary", False)))
     origin_rows = state.origin_rows
     first = _first_iterate(start, samples, restarts, init, constraint, origin_rows, radius, generator)
 
-    with frozen([model, *parametrization.modules()]):
+    with frozen([model, *parametrization.modules()]), channels_last_weights(model, state.channels_last):
         w = parametrization.to_variable(first).detach().clone()
         if isinstance(step, LBFGSB):
             if constraint is not None and not isinstance(constraint, Box):

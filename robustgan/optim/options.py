@@ -24,11 +24,14 @@ class LoopOptions:
     only every k steps (no host synchronisation in between: one stream of kernels on CUDA).
     ``amp``: run the model under autocast in ``"bf16"`` or ``"fp16"`` (the variable, the step and
     the projection stay in the input's precision). ``compile``: run the model through
-    ``torch.compile`` (its forward and backward graphs; inductor, on CPU too)."""
+    ``torch.compile`` (its forward and backward graphs; inductor, on CPU too). ``channels_last``:
+    run a channels-last copy of a convolutional model (None: where it pays, a CPU run that reads no
+    inner layer; see :mod:`robustgan.optim.layout`)."""
 
     sync_every: Optional[int] = None
     amp: Optional[str] = None
     compile: bool = False
+    channels_last: Optional[bool] = None
 
     def __post_init__(self) -> None:
         if self.sync_every is not None and (isinstance(self.sync_every, bool) or not isinstance(self.sync_every, int)
@@ -38,6 +41,8 @@ class LoopOptions:
             raise ValueError(f"amp must be None, 'bf16' or 'fp16', got {self.amp!r}")
         if not isinstance(self.compile, bool):
             raise TypeError(f"compile must be True or False, got {self.compile!r}")
+        if self.channels_last is not None and not isinstance(self.channels_last, bool):
+            raise TypeError(f"channels_last must be None, True or False, got {self.channels_last!r}")
 
 
 _CURRENT: contextvars.ContextVar = contextvars.ContextVar("robustgan_loop_options", default=LoopOptions())
@@ -59,12 +64,13 @@ def loop_options(**settings) -> Iterator[LoopOptions]:
         _CURRENT.reset(token)
 
 
-def resolve(sync_every, amp, compile) -> LoopOptions:
+def resolve(sync_every, amp, compile, channels_last=None) -> LoopOptions:
     """The options of one call: its own arguments where given, else the block's."""
     base = current_options()
     return LoopOptions(base.sync_every if sync_every is None else sync_every,
                        base.amp if amp is None else amp,
-                       base.compile if compile is None else compile)
+                       base.compile if compile is None else compile,
+                       base.channels_last if channels_last is None else channels_last)
 
 
 _COMPILED: "weakref.WeakKeyDictionary[nn.Module, nn.Module]" = weakref.WeakKeyDictionary()

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from ..validation import check_labels, run_model
+from .layout import to_channels_last, wants_channels_last
 from .options import LoopOptions, autocast_for, compiled
 from .parametrizations import Parametrization
 from .taps import tapped
@@ -93,6 +94,7 @@ class RunState:
         keep: str,
         transform: Optional[Callable[[Tensor], Tensor]] = None,
         options: Optional[LoopOptions] = None,
+        seeks_boundary: bool = False,
     ):
         if keep not in ("best", "last", "final"):
             raise ValueError(f"keep must be 'best', 'last' or 'final', got {keep!r}")
@@ -103,9 +105,12 @@ class RunState:
         self.success_fn, self.score_fn, self.keep = success, score, keep
         self.transform = transform
         self.options = LoopOptions() if options is None else options
-        self.net = compiled(model) if self.options.compile else model  # what the forward pass calls
-        self.origin_rows = origin[samples]  # gathered once; steps index it only when rows retire
         self.layers = _layers_read_by(objective)
+        self.net = compiled(model) if self.options.compile else model  # what the forward pass calls
+        # channels-last weights and inputs where that pays (the loop converts the weights for the run)
+        self.channels_last = wants_channels_last(model, origin, self.options.channels_last, bool(self.layers),
+                                                 seeks_boundary)
+        self.origin_rows = origin[samples]  # gathered once; steps index it only when rows retire
         rows = samples.shape[0]
         device = origin.device
         self.best_x: Optional[Tensor] = None
@@ -128,6 +133,8 @@ class RunState:
     def _forward(self, x: Tensor):
         """The model on the rows' inputs (under autocast with ``amp``: the logits come back in the
         input's precision); the run's first call names an input the model cannot take."""
+        if self.channels_last:
+            x = to_channels_last(x)
         with autocast_for(x.device, self.options.amp):
             out = self.net(x) if self._checked_outputs else run_model(self.net, x, "the model input made from start")
         if self.options.amp is not None and isinstance(out, Tensor) and out.is_floating_point():

@@ -98,11 +98,15 @@ class StepRule:
     overrides keep working). A rule with ``needs_grad = False`` is handed ``grad=None`` and the
     loop skips the backward pass (score-based attacks). A rule with ``memoryless = True`` promises
     that its step is a function of the row's iterate and gradient alone (no state, no schedule),
-    which is what lets the loop retire rows whose iterates cycle (``retire_cycles``).
+    which is what lets the loop retire rows whose iterates cycle (``retire_cycles``). A rule with
+    ``seeks_boundary = True`` ends its rows on the decision boundary (minimal-norm attacks), where a
+    rounding-level change of the forward pass can flip a verdict: there the loop keeps the caller's
+    memory layout unless asked otherwise (see :mod:`robustgan.optim.layout`).
     """
 
     needs_grad = True
     memoryless = False
+    seeks_boundary = False
     _sized_by_base = False  # set by the deprecated ``StepRule(step_size)`` only
 
     def __init__(self, step_size: Optional[StepSize] = None):

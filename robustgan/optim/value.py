@@ -7,6 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from .freeze import frozen
+from .layout import channels_last
 from .parametrizations import Pixels
 from .state import Evaluation, RunState
 
@@ -20,5 +21,6 @@ def evaluate_objective(model: nn.Module, x: Tensor, objective: Callable[[Evaluat
     with frozen([model]):
         state = RunState(model, objective, Pixels(), (x if origin is None else origin).detach(),
                          torch.arange(n, device=x.device), target, None, None, "last")
-        _, loss = state.evaluate(x.detach(), None)
+        with channels_last(model, state.channels_last):  # the layout the loop would run it in
+            _, loss = state.evaluate(x.detach(), None)
     return loss.detach()

@@ -27,6 +27,8 @@ class DeepFoolStep(StepRule):
     """x_{k+1} = x_k + (1 + overshoot)·δ_k with δ_k the minimal Lp move (p = 2 or ∞) onto the
     objective's linearised zero level set at x_k (see the module docstring)."""
 
+    seeks_boundary = True
+
     def __init__(self, p: float = 2, overshoot: float = 0.02, nudge: float = 1e-4):
         if p not in (2, float("inf")):
             raise ValueError(f"DeepFool supports p=2 or p=inf, got {p}")

@@ -26,6 +26,8 @@ class FABStep(StepRule):
     ``lo``/``hi``, when given, replace that box's bounds.
     """
 
+    seeks_boundary = True
+
     def __init__(self, p: float = float("inf"), eta: float = 1.05, beta: float = 0.9, alpha_max: float = 0.1,
                  lo: Optional[float] = None, hi: Optional[float] = None):
         if p not in (1, 2, float("inf")):

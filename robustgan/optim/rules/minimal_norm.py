@@ -124,6 +124,8 @@ class L0Ball:
 class _MovingRadius(StepRule):
     """Shared plumbing: a step counter for the schedules, the radius cap, the success flags."""
 
+    seeks_boundary = True
+
     def __init__(self, p: float, box: Union[Box, None, str]):
         self.p, self.box = float(p), box
 
