@@ -6,9 +6,9 @@ Part 1, on an adversarially trained CNN (the shipped CNN fine-tuned with PGD-AT,
 2.5ε/20 and a uniform random start, cross-entropy loss, batches of 500:
 
 * torchattacks ``PGD`` (every point, every step), on the model as given and on a channels-last copy
-  of it (the layout robustgan's loop runs convolutional models in on CPU, given to the peer too);
-* robustgan ``attacks.pgd`` with the full budget (the same work), in the contiguous layout and in
-  the default (channels-last copy);
+  of it (the layout of robustgan's ``channels_last=True``, given to the peer too);
+* robustgan ``attacks.pgd`` with the full budget (the same work), in the model's own layout (the
+  default) and with ``channels_last=True`` (its weights stored channels-last for the run);
 * with fooled points retired (``early_stop``);
 * with fooled and cycling points retired (``early_stop`` + ``retire_cycles``): what ``robustgan
   evaluate`` runs, in either layout, and under ``--amp bf16`` (the model in bfloat16, the
@@ -72,7 +72,7 @@ def robust_accuracy(model, adv, y) -> float:
 
 
 def channels_last_twin(model):
-    """A channels-last copy of the model, for the peer: the layout robustgan's loop picks on CPU."""
+    """A channels-last copy of the model, for the peer: the layout of robustgan's ``channels_last=True``."""
     import copy
 
     return copy.deepcopy(model).to(memory_format=torch.channels_last).eval()
@@ -98,12 +98,12 @@ def pgd_methods(model, seed: int) -> Dict[str, Callable]:
     return {
         f"torchattacks {version} `PGD`": peer(model),
         f"torchattacks {version} `PGD`, channels-last copy of the model": peer(channels_last_twin(model)),
-        "robustgan `pgd`, full budget, contiguous layout (`channels_last=False`)": ours(layout=False, early_stop=False),
         "robustgan `pgd`, full budget": ours(early_stop=False),
+        "robustgan `pgd`, full budget, `channels_last=True`": ours(layout=True, early_stop=False),
         "robustgan `pgd`, fooled points retired": ours(early_stop=True),
-        "robustgan `pgd`, fooled and cycling points retired, contiguous layout (`channels_last=False`)": ours(layout=False, early_stop=True,
-                                                                                  retire_cycles=True),
         EVALUATE: ours(early_stop=True, retire_cycles=True),
+        "robustgan `pgd`, fooled and cycling points retired, `channels_last=True`": ours(layout=True, early_stop=True,
+                                                                                    retire_cycles=True),
         "robustgan `pgd`, fooled and cycling points retired, `--amp bf16`": ours(amp="bf16", early_stop=True,
                                                                                retire_cycles=True),
     }

@@ -67,5 +67,5 @@ def add_loop_flags(parser) -> None:
                    help="keep retired rows in the batch, masked, and check for an early end only every K steps "
                         "(no host synchronisation in between: for GPUs)")
     g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                   help="run a channels-last copy of a convolutional model (default: on CPU, where oneDNN's "
-                        "convolutions are faster in that layout; the model itself is never changed)")
+                   help="store the model's convolution weights channels-last for the run (off by default; faster "
+                        "single-threaded on CPU; the caller's tensors are put back afterwards)")

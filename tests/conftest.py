@@ -106,10 +106,7 @@ def robust_model(model, tmp_path_factory) -> nn.Module:
             train, _ = load_dataset("fashion-mnist", "test")
         net = copy.deepcopy(model)
         cfg = TrainConfig(epochs=2, batch_size=64, seed=0, adversarial=AdversarialConfig("pgd", eps=0.1, steps=5))
-        from robustgan.optim import loop_options
-
-        with loop_options(channels_last=False):  # the layout the peer-comparison thresholds were set on
-            train_classifier(net, Subset(train, range(4096)), cfg, progress=False)
+        train_classifier(net, Subset(train, range(4096)), cfg, progress=False)
         ckpt = torch.load(shipped(), weights_only=True)
         save_classifier(path, net, ckpt["arch"], ckpt["arch_kwargs"], {"role": "pgd-at test model"})
     return load_classifier(path)

@@ -8,14 +8,14 @@ tensors back on leaving it, even on error, as :func:`~robustgan.optim.freeze.fro
 mode and the gradient flags: the model is the caller's (their hooks and counters see every pass),
 and afterwards it holds the very tensors it held before, unchanged.
 
-``channels_last=None`` (the default) decides per run: on for a CPU run of 4-D inputs through a model
-with 2-D convolutions, when the objective reads no inner layers (their outputs would come back
-channels-last, and a ``view`` of one could fail) and the step rule does not seek the decision
-boundary (``StepRule.seeks_boundary``: minimal-norm attacks, DeepFool, FAB, CW, L-BFGS end on the
-boundary, where the last bits of a logit decide a verdict, so they keep the caller's layout and the
-model judges their points exactly as the caller's own forward pass does); off otherwise. ``True`` asks for it wherever the
-input is 4-D and no inner layer is read (on CUDA too, where it pays under mixed precision),
-``False`` never.
+``channels_last=True`` runs a run of 4-D inputs this way when the objective reads no inner layers
+(their outputs would come back channels-last, and a ``view`` of one could fail) and the step rule
+does not seek the decision boundary (``StepRule.seeks_boundary``: minimal-norm attacks, DeepFool,
+FAB, CW and L-BFGS end on the boundary, where the last bits of a logit decide a verdict, so they keep
+the caller's layout and their points are judged exactly as the caller's own forward pass judges
+them). It is off by default (None or False): on this project's 2-core machines it paid single-
+threaded (a forward+backward pass 0.61× the time) but not with two threads, where PGD-20 ran
+slower in it (``benchmarks/RESULTS.md``, "Faster verdicts"); measure before turning it on.
 """
 from __future__ import annotations
 
@@ -25,21 +25,13 @@ from typing import Iterator, Optional
 import torch
 from torch import nn
 
-_CONVS = (nn.Conv2d, nn.ConvTranspose2d)
-
 
 def wants_channels_last(model: nn.Module, x: torch.Tensor, setting: Optional[bool], reads_layers: bool,
                         seeks_boundary: bool = False) -> bool:
-    """Whether a run of ``model`` on inputs like ``x`` runs channels-last."""
-    if setting is False or reads_layers or x.dim() != 4 or not x.is_floating_point():
+    """Whether a run of ``model`` on inputs like ``x`` runs channels-last (only when asked)."""
+    if not setting or reads_layers or seeks_boundary or x.dim() != 4 or not x.is_floating_point():
         return False
-    if isinstance(model, torch.jit.ScriptModule):
-        return False
-    if setting is None:
-        if x.device.type != "cpu" or seeks_boundary:
-            return False
-        return any(isinstance(m, _CONVS) for m in model.modules())
-    return True
+    return not isinstance(model, torch.jit.ScriptModule)
 
 
 @contextlib.contextmanager

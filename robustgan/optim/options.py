@@ -25,8 +25,8 @@ class LoopOptions:
     ``amp``: run the model under autocast in ``"bf16"`` or ``"fp16"`` (the variable, the step and
     the projection stay in the input's precision). ``compile``: run the model through
     ``torch.compile`` (its forward and backward graphs; inductor, on CPU too). ``channels_last``:
-    run a channels-last copy of a convolutional model (None: where it pays, a CPU run that reads no
-    inner layer; see :mod:`robustgan.optim.layout`)."""
+    store the model's 4-D weights channels-last for the run (off unless True; see
+    :mod:`robustgan.optim.layout`)."""
 
     sync_every: Optional[int] = None
     amp: Optional[str] = None
