@@ -3,9 +3,12 @@
 What it measures (every part on one CPU thread, real Fashion-MNIST, nothing downloaded):
 
 * ``quality``: DCGAN, progressive growing, LAPGAN and the style-based generator trained with the same
-  batch size, the same number of generator updates, the same loss (non-saturating), optimiser
-  defaults, width and latent size, on the same training images; FID-local, KID-local, precision and
-  recall of ``--num-eval`` samples against as many real test images, and the training time.
+  batch size, the same number of generator updates, the same loss (non-saturating), width and latent
+  size, on the same training images, each with the Adam settings of its paper (``OPTIM``: DCGAN's
+  2e-4, β (0.5, 0.999) for DCGAN and LAPGAN; 1e-3, β (0, 0.99) for the equalised-learning-rate
+  progressive and style-based generators, see ``robustgan.gan.optimizers.PAPER_ADAM``); FID-local,
+  KID-local, precision and recall of ``--num-eval`` samples against as many real test images, and the
+  training time.
 * ``psi``: the style generator's truncation ψ ∈ {0.3, 0.5, 0.7, 0.85, 1.0}: FID-local, precision,
   recall per ψ (and ``docs/images/style-psi-curve.png``).
 * ``inversion``: the same targets (samples of the style generator from held-out seeds, under its
@@ -44,6 +47,7 @@ from robustgan.data import load_dataset  # noqa: E402
 from robustgan.gan import FeatureExtractor, GANConfig, generate, load_generator, train_gan  # noqa: E402
 from robustgan.gan.metrics import frechet_distance, kernel_distance, precision_recall  # noqa: E402
 from robustgan.gan.inversion import attribution_experiment, invert  # noqa: E402
+from robustgan.gan.optimizers import paper_optimizer  # noqa: E402
 from robustgan.gan.style.noise import fixed_noise  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +59,10 @@ PARTS = ("quality", "psi", "inversion", "attribution", "style-network")
 TRAINED: set = set()  # runs trained by this process
 CACHED: set = set()  # runs of the current part read back from the cache (their train time is an earlier run's)
 HELD_OUT_SEED = 100_000  # sampling seeds for evaluation and targets: never used in training
+# GANConfig overrides per architecture: its paper's Adam ({} = the loss's defaults, DCGAN's Adam 2e-4, β (0.5, 0.999))
+OPTIM: Dict[str, Dict] = {arch: paper_optimizer(arch) for arch in ARCHS}
+PHASES_PER_RUN = 16  # progressive: phase length = steps // PHASES_PER_RUN (the growing's 5 phases take 5/16 of
+# the run, the rest trains at full resolution; at 1/8 it spent 5/8 of a short run below 28 px)
 
 
 def machine_line() -> str:
@@ -68,23 +76,48 @@ def command_line(args: argparse.Namespace, part: str) -> str:
             + (f" --tag {args.tag}" if args.tag else "") + (" --write" if args.write else "") + "`.")
 
 
+def adam_text(arch: str) -> str:
+    cfg = GANConfig(arch=arch, loss="non-saturating", **OPTIM[arch]).resolved()
+    lr = f"{cfg.lr_g:g}" if cfg.lr_g == cfg.lr_d else f"G {cfg.lr_g:g} / D {cfg.lr_d:g}"
+    return f"Adam {lr} ({cfg.betas[0]:g}, {cfg.betas[1]:g})"
+
+
+def optimiser_text() -> str:
+    """Each architecture's optimiser, grouped: e.g. 'Adam 2e-4 (0.5, 0.999) for dcgan, lapgan; …'."""
+    groups: Dict[str, List[str]] = {}
+    for arch in ARCHS:
+        groups.setdefault(adam_text(arch), []).append(arch)
+    return "; ".join(f"{text} for {', '.join(archs)}" for text, archs in groups.items())
+
+
 def budget_line(args: argparse.Namespace) -> str:
     return (f"Budget, identical for every generator: {args.steps} generator updates (1 D step each), batch "
-            f"{args.batch_size}, width {args.width}, latent {args.latent_dim}, non-saturating loss, Adam 2e-4 (0.5, 0.999), "
-            f"no EMA, the first {args.num_train} Fashion-MNIST training images; progressive: {phase_steps(args)} "
-            "steps per fade-in / stabilisation phase (7 → 14 → 28 px, full resolution from step "
-            f"{5 * phase_steps(args)}).")
+            f"{args.batch_size}, width {args.width}, latent {args.latent_dim}, non-saturating loss, "
+            f"no EMA, the first {args.num_train} Fashion-MNIST training images. Optimiser: each architecture's "
+            f"paper's — {optimiser_text()} (DCGAN, Radford et al. 2016; progressive growing, Karras et al. 2018, "
+            "and the style-based generator, Karras et al. 2019, use equalised learning rate, under which DCGAN's "
+            "2e-4 is a far smaller step; the style generator's mapping network learns at 0.01 × lr, as in StyleGAN). "
+            f"Progressive: {phase_steps(args)} steps (1/{PHASES_PER_RUN} of the run) per fade-in / stabilisation "
+            f"phase (7 → 14 → 28 px, full resolution from step {5 * phase_steps(args)}).")
 
 
 def phase_steps(args: argparse.Namespace) -> int:
-    """Progressive phases sized so the growing (five phases) takes 5/8 of the run and the rest trains at 28 px."""
-    return max(1, args.steps // 8)
+    """Progressive phases sized so the growing (five phases) takes 5/``PHASES_PER_RUN`` of the run and the
+    rest trains at 28 px."""
+    return max(1, args.steps // PHASES_PER_RUN)
 
 
 # --- training (cached) --------------------------------------------------------------------------
 
 def run_dir(args: argparse.Namespace, arch: str, seed: int) -> Path:
-    return CACHE / f"{arch}-w{args.width}-z{args.latent_dim}-b{args.batch_size}-n{args.steps}-s{seed}"
+    """The cache folder of a run: its settings in the name (optimiser and phase length where not the defaults)."""
+    name = f"{arch}-w{args.width}-z{args.latent_dim}-b{args.batch_size}-n{args.steps}-s{seed}"
+    opt = OPTIM[arch]
+    if opt:
+        name += f"-lr{opt['lr_g']:g}_{opt['lr_d']:g}-b{opt['betas'][0]:g}_{opt['betas'][1]:g}"
+    if arch == "progressive":
+        name += f"-p{phase_steps(args)}"
+    return CACHE / name
 
 
 def trained(args: argparse.Namespace, images: Tensor, arch: str, seed: int = 0) -> Tuple[nn.Module, float]:
@@ -93,7 +126,7 @@ def trained(args: argparse.Namespace, images: Tensor, arch: str, seed: int = 0) 
     meta_path = out / "bench.json"
     if not (meta_path.exists() and (out / "checkpoint.pt").exists()):
         cfg = GANConfig(arch=arch, loss="non-saturating", width=args.width, latent_dim=args.latent_dim,
-                        batch_size=args.batch_size, seed=seed, progressive_steps=phase_steps(args))
+                        batch_size=args.batch_size, seed=seed, progressive_steps=phase_steps(args), **OPTIM[arch])
         print(f"training {arch} seed {seed} for {args.steps} steps", flush=True)
         t0 = time.perf_counter()
         train_gan(images, None, cfg, steps=args.steps, out_dir=out, progress=False, log_every=max(1, args.steps // 4),

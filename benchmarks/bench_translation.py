@@ -456,7 +456,7 @@ class Bench:
         (self.cache / f"results-{part}.json").write_text(json.dumps(data, indent=1, default=float))
 
 
-def main() -> None:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--parts", default="paired", help=f"comma-separated, of {','.join(PARTS)}")
     ap.add_argument("--pix2pix-steps", type=int, default=1500)
@@ -488,12 +488,18 @@ def main() -> None:
     ap.add_argument("--cache", default=str(ROOT / "runs" / "bench-translation"))
     ap.add_argument("--images", default=str(ROOT / "docs" / "images"))
     ap.add_argument("--write", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    parts = [p for p in args.parts.split(",") if p]
-    unknown = set(parts) - set(PARTS)
+    args = ap.parse_args(argv)
+    args.part_list = [p for p in args.parts.split(",") if p]
+    unknown = set(args.part_list) - set(PARTS)
     if unknown:
         ap.error(f"unknown parts {sorted(unknown)}: choose from {PARTS}")
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    parts = args.part_list
     bench = Bench(args)
     for part in parts:
         t0 = time.perf_counter()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 import torch
 
@@ -12,12 +12,14 @@ from .build import load_checkpoint
 from .config import GANConfig
 
 
-def read_checkpoint(ctx: distributed.DistContext, path: Optional[Path], device: torch.device) -> Dict[str, Any]:
-    """The checkpoint's state on every rank; rank 0 alone reads the run folder."""
+def read_checkpoint(ctx: distributed.DistContext, path: Optional[Path], device: torch.device,
+                    loader: Callable[..., Dict[str, Any]] = load_checkpoint) -> Dict[str, Any]:
+    """The checkpoint's state on every rank; rank 0 alone reads the run folder (with ``loader``: the
+    DCGAN checkpoint reader unless another format's is given, e.g. the translation trainer's)."""
     def read() -> Dict[str, Any]:
         if path is None or not path.exists():
             raise FileNotFoundError(f"resume requested but no checkpoint at {path}")
-        return load_checkpoint(path, map_location="cpu" if ctx.active else device)
+        return loader(path, map_location="cpu" if ctx.active else device)
 
     return ctx.main_only(read)
 

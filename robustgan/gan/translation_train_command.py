@@ -4,6 +4,11 @@ Both families share ``gan train``'s run flags (``--out``, ``--steps``, ``--resum
 ``--seed``, ``--device``, ``-n``, ``--width``, ``--batch-size``, ``--ema``, …). A flag of one family
 given with the other's ``--arch`` is refused, naming it, because silently ignoring it would train
 something other than what was asked for.
+
+Under ``torchrun`` the command trains data-parallel as ``gan train --arch dcgan`` does: every process
+trains on its share of each global batch (``--batch-size``, which must divide evenly over them), the
+weights stay identical on all of them, and rank 0 alone holds and writes OUT (lock, checkpoints,
+grids, history.json); ``--resume`` continues such a run on the same number of processes bit for bit.
 """
 from __future__ import annotations
 
@@ -33,7 +38,9 @@ TASK_FLAGS = {"--num-examples": "n", "--split": "split", "--seed": "seed"}
 
 def add_translation_flags(p: argparse.ArgumentParser) -> None:
     """The flags only the translation architectures read."""
-    g = p.add_argument_group("image-to-image GANs (--arch pix2pix, cyclegan, srgan, stargan)")
+    g = p.add_argument_group("image-to-image GANs (--arch pix2pix, cyclegan, srgan, stargan)",
+                             "they run under torchrun as DCGAN does: data-parallel, --batch-size the global batch "
+                             "(divisible by the number of processes), rank 0 alone writes OUT")
     g.add_argument("--task", choices=sorted(TASKS), default=None,
                    help="what to learn (default: the arch's: pix2pix edges, srgan superres, cyclegan unpaired, "
                         "stargan domains)")
@@ -99,9 +106,11 @@ def translation_config(args: argparse.Namespace):
     return TranslationConfig(**values)
 
 
-def resumed(args: argparse.Namespace, cfg, task: str, options: Dict[str, Any]) -> Tuple[Any, str, Dict[str, Any]]:
+def resumed(args: argparse.Namespace, cfg, task: str, options: Dict[str, Any],
+            ctx=None) -> Tuple[Any, str, Dict[str, Any]]:
     """``--resume`` continues the run in OUT with the settings its checkpoint records: only the options
-    typed again override them (and one that differs is then refused by the trainer, naming it)."""
+    typed again override them (and one that differs is then refused by the trainer, naming it).
+    Under torchrun (``ctx``) rank 0 alone reads OUT and every rank takes the settings it found."""
     from dataclasses import fields
 
     from ..cli import given_options
@@ -109,9 +118,17 @@ def resumed(args: argparse.Namespace, cfg, task: str, options: Dict[str, Any]) -
     from .translation.trainer import CHECKPOINT
 
     given, path = given_options(), args.out / CHECKPOINT
-    if not args.resume or given is None or not path.exists():
+    if not args.resume or given is None:
         return cfg, task, options
-    settings = (load_translation_checkpoint(path).get("run") or {}).get("settings") or {}
+
+    def recorded() -> Any:
+        if not path.exists():
+            return None
+        return (load_translation_checkpoint(path).get("run") or {}).get("settings") or {}
+
+    settings = ctx.main_only(recorded) if ctx is not None else recorded()
+    if settings is None:
+        return cfg, task, options
     mine = {CONFIG_FLAGS[f] for f in given if f in CONFIG_FLAGS} | {"arch"}
     names = {f.name for f in fields(TranslationConfig)}
     merged = {k: v for k, v in settings.items() if k in names and k not in mine}
@@ -125,32 +142,45 @@ def resumed(args: argparse.Namespace, cfg, task: str, options: Dict[str, Any]) -
 
 
 def run_translation_train(args: argparse.Namespace) -> None:
-    """Train ``args.arch`` into ``args.out`` (one process): checkpoint.pt, samples/, history.json."""
-    from ..distributed import world_size
+    """Train ``args.arch`` into ``args.out``: checkpoint.pt, samples/, history.json. Under torchrun every
+    process trains (data-parallel) and rank 0 alone holds and writes OUT, as for DCGAN."""
+    from contextlib import ExitStack
+
+    from ..distributed import setup
     from ..runs import LOCK_NAME, atomic_write_json, claim, run_lock
     from .translation import load_translation_checkpoint, make_task, train_translation
     from .translation.trainer import CHECKPOINT
 
-    if world_size() > 1:
-        raise ValueError("the translation trainer runs in one process: launch it without torchrun")
     if args.more_steps is not None and not args.resume:
         raise ValueError("--more-steps continues a run: use it with --resume")
     task = check_flags(args)
     options = {"n": args.num_examples, "split": args.split, "seed": args.seed, "root": args.data_dir}
-    cfg, task, options = resumed(args, translation_config(args), task, options)
-    cfg.resolved()  # fail on bad settings before loading data
-    with run_lock(args.out / LOCK_NAME):
-        claim(args.out, [args.out / CHECKPOINT, args.out / "history.json", args.out / "samples"],
-              resume=args.resume, force=args.force)
-        steps = args.steps
-        if args.more_steps is not None:
-            steps = int(load_translation_checkpoint(args.out / CHECKPOINT)["step"]) + args.more_steps
-        t0 = time.perf_counter()
-        run = train_translation(make_task(task, **options), cfg, steps=steps, out_dir=args.out, resume=args.resume,
-                                device=args.device, sample_every=args.sample_every,
-                                checkpoint_every=args.checkpoint_every, progress=not args.quiet)
-        atomic_write_json(run.history, args.out / "history.json")
-    _summary(run, task, time.perf_counter() - t0)
+    ctx = setup(args.device)  # under torchrun: every process trains, rank 0 alone holds and writes OUT
+    try:
+        cfg, task, options = resumed(args, translation_config(args), task, options, ctx)
+        cfg.resolved()  # fail on bad settings before loading data
+        with ExitStack() as held:
+
+            def hold() -> None:
+                held.enter_context(run_lock(args.out / LOCK_NAME))
+                claim(args.out, [args.out / CHECKPOINT, args.out / "history.json", args.out / "samples"],
+                      resume=args.resume, force=args.force)
+
+            ctx.main_only(hold)
+            steps = args.steps
+            if args.more_steps is not None:
+                steps = int(ctx.main_only(lambda: load_translation_checkpoint(args.out / CHECKPOINT)["step"])) \
+                    + args.more_steps
+            t0 = time.perf_counter()
+            run = train_translation(make_task(task, **options), cfg, steps=steps, out_dir=args.out,
+                                    resume=args.resume, device=ctx.device, sample_every=args.sample_every,
+                                    checkpoint_every=args.checkpoint_every, progress=not args.quiet)
+            if ctx.is_main:
+                atomic_write_json(run.history, args.out / "history.json")
+    finally:
+        ctx.close()
+    if ctx.is_main:
+        _summary(run, task, time.perf_counter() - t0)
 
 
 def _summary(run, task: str, seconds: float) -> None:

@@ -223,3 +223,15 @@ def test_round_trip_prior_is_zero_on_the_sources_domain_and_enters_the_objective
     res = invert_sources(upsamplers[0], images, restarts=1, steps=10, seed=0,
                          source_term=round_trip(upsamplers[0], down), source_weight=1.0)
     assert bool((res.loss > res.residuals).all())
+
+
+def test_a_generator_may_start_each_of_its_restarts_from_its_own_init(upsamplers):
+    sources, made = planted(upsamplers[0], 3, seed=30)
+    near, far = (lambda y: sources + 0.01), (lambda y: torch.zeros_like(sources))
+    one = invert_sources(upsamplers[0], made, restarts=2, steps=1, lr=1e-9, seed=0, init=[[far, near]])
+    assert float(one.residuals.max()) < 1e-4                  # restart 1 started next to the planted source
+    only_far = invert_sources(upsamplers[0], made, restarts=2, steps=1, lr=1e-9, seed=0, init=[[far]])
+    assert float(only_far.residuals.min()) > float(one.residuals.max())
+    with pytest.raises(ValueError, match="restart"):
+        invert_sources(upsamplers[0], made, restarts=1, steps=1, seed=0, init=[[far, near]])
+

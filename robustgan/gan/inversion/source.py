@@ -25,6 +25,7 @@ from .invert import Generators, PixelMSE, as_generator_list, check_budget, devic
 
 Init = Callable[[Tensor], Tensor]  # images (M, C, H, W) -> starting sources (M, *source_shape)
 PerGenerator = Union[None, Callable, Sequence[Optional[Callable]]]
+InitEntry = Union[None, Init, Sequence[Init]]  # one start (restart 0), or one per restart 0, 1, ...
 
 
 @dataclass
@@ -80,6 +81,25 @@ def per_generator(value: PerGenerator, k: int, name: str) -> List[Optional[Calla
     return items
 
 
+def per_restart_inits(value, k: int, restarts: int) -> List[List[Init]]:
+    """Per generator the starts of its first restarts: ``init`` as a callable, None, K entries,
+    and an entry may itself be a sequence of callables (restart r starts from its r-th)."""
+    if value is None or callable(value):
+        value = [value] * k
+    items = list(value)
+    if len(items) != k:
+        raise ValueError(f"init must be a callable, None, or a sequence of {k} entries (one per generator)")
+    out = []
+    for i, v in enumerate(items):
+        starts = [] if v is None else [v] if callable(v) else list(v)
+        if not all(callable(f) for f in starts):
+            raise ValueError(f"init of generator {i} must be a callable, None, or a sequence of callables")
+        if len(starts) > restarts:
+            raise ValueError(f"init of generator {i} gives {len(starts)} starts but there are {restarts} restart(s)")
+        out.append(starts)
+    return out
+
+
 def invert_sources(
     generators: Generators,
     images: Tensor,
@@ -89,7 +109,7 @@ def invert_sources(
     steps: int = 300,
     lr: float = 0.05,
     tv_weight: float = 0.0,
-    init: PerGenerator = None,
+    init: Union[InitEntry, Sequence[InitEntry]] = None,
     source_term: PerGenerator = None,
     source_weight: float = 1.0,
     seed: int = 0,
@@ -106,7 +126,8 @@ def invert_sources(
         restarts: starts per (generator, image), the best kept; steps, lr: Adam on the source.
         tv_weight: λ_tv of the prior TV²(x)/P′ on the source (piecewise-smooth sources).
         init: ``init(images) -> sources`` per generator (or one for all; None: uniform starts), e.g.
-            :func:`resized` for super-resolution; it sets restart 0, clamped into [0, 1].
+            :func:`resized` for super-resolution; it sets restart 0, clamped into [0, 1]. A
+            generator's entry may be a sequence of such callables: restart r starts from the r-th.
         source_term, source_weight: optional ``term(sources, images) -> (rows,)`` per generator, added
             with weight λ (e.g. :func:`~.conditioned.operator_consistency` with an edge detector).
         seed: the uniform starts; chunk: images per batched run (rows per run = restarts · K · chunk).
@@ -121,7 +142,7 @@ def invert_sources(
     check_budget(restarts, steps, lr)
     if not tv_weight >= 0 or not source_weight >= 0:
         raise ValueError(f"tv_weight and source_weight must be >= 0, got {tv_weight} and {source_weight}")
-    inits, terms = per_generator(init, k, "init"), per_generator(source_term, k, "source_term")
+    inits, terms = per_restart_inits(init, k, restarts), per_generator(source_term, k, "source_term")
     _check_outputs(gens, shapes, images)
     parts = over_chunks(images, chunk, seed, device_of(gens[0]), progress, "invert sources", lambda x, s: _invert_chunk(
         gens, shapes, x, restarts, steps, lr, tv_weight, inits, terms, source_weight, s, progress))
@@ -144,22 +165,22 @@ def _check_outputs(gens: List[nn.Module], shapes: List[Shape], images: Tensor) -
                              f"but the images are {tuple(images.shape[1:])}")
 
 
-def _starts(param: Sources, inits: List[Optional[Init]], x: Tensor, restarts: int, seed: int) -> Tensor:
+def _starts(param: Sources, inits: List[List[Init]], x: Tensor, restarts: int, seed: int) -> Tensor:
     """Restart blocks of U(0, 1) rows drawn one after another (block r is the same whatever the number
-    of restarts); a generator with an ``init`` starts its restart 0 from ``init(images)``."""
+    of restarts); a generator's r-th ``init`` starts its restart r from ``init(images)``."""
     gen = torch.Generator().manual_seed(seed)
     k, m = len(param.generators), x.shape[0]
-    blocks = [torch.rand(k * m, param.latent_dim, generator=gen, dtype=x.dtype) for _ in range(restarts)]
-    first = blocks[0].to(x.device)
-    for i, fn in enumerate(inits):
-        if fn is not None:
+    blocks = [torch.rand(k * m, param.latent_dim, generator=gen, dtype=x.dtype).to(x.device)
+              for _ in range(restarts)]
+    for i, starts in enumerate(inits):
+        for r, fn in enumerate(starts):
             with torch.no_grad():
                 x0 = fn(x)
             if not isinstance(x0, Tensor) or not bool(torch.isfinite(x0).all()):
                 raise ValueError(f"init of generator {i} must return finite sources")
             rows = slice(i * m, (i + 1) * m)
-            first[rows] = param.flatten(x0.to(first).clamp(0, 1), i, fill=first[rows])
-    return torch.cat([first, *(b.to(x.device) for b in blocks[1:])])
+            blocks[r][rows] = param.flatten(x0.to(blocks[r]).clamp(0, 1), i, fill=blocks[r][rows])
+    return torch.cat(blocks)
 
 
 def _invert_chunk(gens, shapes, x, restarts, steps, lr, tv_weight, inits, terms, source_weight, seed, progress):

@@ -7,6 +7,7 @@ from typing import Dict, List
 import torch
 from torch import Tensor, nn
 
+from ..ranks import noise_seed
 from . import losses as L
 from .networks import PatchDiscriminator, UNetGenerator
 from .pool import ImagePool
@@ -24,12 +25,13 @@ class CycleGAN(Recipe):
         self.generators["G_ba"] = UNetGenerator(cb, ca, size, cfg.width, cfg.dropout, cfg.norm)
         self.discriminators["D_a"] = PatchDiscriminator(ca, 0, cfg.width, cfg.norm)
         self.discriminators["D_b"] = PatchDiscriminator(cb, 0, cfg.width, cfg.norm)
-        self.pools = {"a": ImagePool(cfg.pool_size, seed=cfg.seed * 2 + 1),
-                      "b": ImagePool(cfg.pool_size, seed=cfg.seed * 2 + 2)}
+        # one pair of pools per rank (of its own share's fakes), each with draws of its own
+        self.pools = {"a": ImagePool(cfg.pool_size, seed=noise_seed(cfg.seed * 2 + 1, self.rank)),
+                      "b": ImagePool(cfg.pool_size, seed=noise_seed(cfg.seed * 2 + 2, self.rank))}
         self.streams = {"a": self.stream(self.sources.shape[0], 0), "b": self.stream(self.targets.shape[0], 1)}
 
     def batch(self, noise: torch.Generator) -> Dict[str, Tensor]:
-        return {"a": self.sources[self.streams["a"].next()[0]], "b": self.targets[self.streams["b"].next()[0]]}
+        return {"a": self.sources[self.draw("a")], "b": self.targets[self.draw("b")]}
 
     def generate(self, batch: Dict[str, Tensor]) -> Dict[str, Tensor]:
         g_ab, g_ba = self.generators["G_ab"], self.generators["G_ba"]

@@ -23,7 +23,7 @@ class PairedRecipe(Recipe):
     """Shared flow: a batch of pairs, G(source), D judging real targets against detached fakes."""
 
     def batch(self, noise: torch.Generator) -> Dict[str, Tensor]:
-        idx, _ = self.streams["pairs"].next()
+        idx = self.draw("pairs")
         return {"source": self.sources[idx], "target": self.targets[idx]}
 
     def generate(self, batch: Dict[str, Tensor]) -> Dict[str, Tensor]:

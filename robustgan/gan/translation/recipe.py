@@ -3,7 +3,8 @@
 The trainer owns the loop, the optimisers, EMA, checkpoints and the one noise generator; a recipe
 only says how a batch is drawn, what the generators make of it, and what each player minimises.
 Every stream is a :class:`robustgan.gan.data.Batches` over indices, so its cursor (epoch,
-position) is its whole state and a resumed run draws the same batches.
+position) is its whole state and a resumed run draws the same batches. Streams yield global
+batches; :meth:`Recipe.draw` cuts them to this rank's share under ``torchrun``.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class Recipe:
     """Base of the four architectures; subclasses fill :meth:`build` and the step methods."""
 
     def __init__(self, cfg: TranslationConfig, task: TranslationTask, device: torch.device,
-                 features: Optional[nn.Module] = None):
+                 features: Optional[nn.Module] = None, *, rank: int = 0, world: int = 1):
         want = TASK_KIND[cfg.arch]
         if task.kind != want:
             raise ValueError(f"{cfg.arch} trains on a {want} task, got the {task.kind} task {task.name!r}")
@@ -33,6 +34,10 @@ class Recipe:
         self.targets = task.targets.to(device) if task.targets is not None else None
         self.domains = task.domains.to(device) if task.domains is not None else None
         self.task = task
+        # under torchrun: this rank's share of every global batch (one process: the whole batch)
+        self.rank = rank
+        bs = cfg.batch_size
+        self.local: Optional[slice] = slice(rank * bs // world, (rank + 1) * bs // world) if world > 1 else None
         self.generators: Dict[str, nn.Module] = {}
         self.discriminators: Dict[str, nn.Module] = {}
         self.pools: Dict[str, ImagePool] = {}
@@ -41,6 +46,12 @@ class Recipe:
     def stream(self, n: int, offset: int) -> Batches:
         """Shuffled index batches over ``n`` items, in an order of their own (seed + ``offset``)."""
         return Batches(torch.arange(n, device=self.device), None, self.cfg.batch_size, self.cfg.seed + offset)
+
+    def draw(self, name: str) -> Tensor:
+        """The next global batch of stream ``name`` (indices), cut to this rank's share: every rank
+        walks the same global order, so the ranks together see the batch one process would."""
+        idx, _ = self.streams[name].next()
+        return idx[self.local] if self.local is not None else idx
 
     def networks(self) -> Dict[str, nn.Module]:
         return {**self.generators, **self.discriminators}

@@ -24,7 +24,7 @@ class StarGAN(Recipe):
         self.streams["images"] = self.stream(len(task), 0)
 
     def batch(self, noise: torch.Generator) -> Dict[str, Tensor]:
-        idx, _ = self.streams["images"].next()
+        idx = self.draw("images")
         target = torch.randint(0, self.task.num_domains, (idx.shape[0],), generator=noise, device=self.device)
         return {"image": self.sources[idx], "domain": self.domains[idx], "target": target}
 
