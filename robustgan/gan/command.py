@@ -165,7 +165,7 @@ def run_train(args) -> None:
     from contextlib import ExitStack
 
     from ..distributed import setup
-    from ..runs import LOCK_NAME, claim, run_lock
+    from .run_folder import hold_run_folder
     from .config import GANConfig
     from .trainer import CHECKPOINT
     from .text.command import TEXT_ARCHS, refuse_text_flags, run_text_train
@@ -198,13 +198,7 @@ def run_train(args) -> None:
     ctx = setup(args.device)  # under torchrun: every process trains, rank 0 alone holds and writes OUT
     try:
         with ExitStack() as held:
-
-            def hold() -> None:
-                held.enter_context(run_lock(args.out / LOCK_NAME))
-                claim(args.out, [args.out / CHECKPOINT, args.out / "history.json", args.out / "samples"],
-                      resume=args.resume, force=args.force)
-
-            ctx.main_only(hold)
+            hold_run_folder(held, ctx, args.out, CHECKPOINT, resume=args.resume, force=args.force)
             _train(args, cfg, ctx)
     finally:
         ctx.close()

@@ -147,7 +147,8 @@ def run_translation_train(args: argparse.Namespace) -> None:
     from contextlib import ExitStack
 
     from ..distributed import setup
-    from ..runs import LOCK_NAME, atomic_write_json, claim, run_lock
+    from ..runs import atomic_write_json
+    from .run_folder import hold_run_folder
     from .translation import load_translation_checkpoint, make_task, train_translation
     from .translation.trainer import CHECKPOINT
 
@@ -160,13 +161,7 @@ def run_translation_train(args: argparse.Namespace) -> None:
         cfg, task, options = resumed(args, translation_config(args), task, options, ctx)
         cfg.resolved()  # fail on bad settings before loading data
         with ExitStack() as held:
-
-            def hold() -> None:
-                held.enter_context(run_lock(args.out / LOCK_NAME))
-                claim(args.out, [args.out / CHECKPOINT, args.out / "history.json", args.out / "samples"],
-                      resume=args.resume, force=args.force)
-
-            ctx.main_only(hold)
+            hold_run_folder(held, ctx, args.out, CHECKPOINT, resume=args.resume, force=args.force)
             steps = args.steps
             if args.more_steps is not None:
                 steps = int(ctx.main_only(lambda: load_translation_checkpoint(args.out / CHECKPOINT)["step"])) \
